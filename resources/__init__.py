@@ -1,0 +1,1 @@
+"""Motionwright's bundled resources: the sample shot and default configs."""

@@ -1,0 +1,69 @@
+"""The ``motionwright`` command: argument parsing, dispatch and error reporting.
+
+Each command lives in its own ``cmd_<name>`` module exposing ``register(subparsers)``. A
+:class:`~motionwright.errors.MotionwrightError` becomes one line on stderr and exit status 2;
+``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+import warnings
+
+from .. import __version__
+from ..errors import MotionwrightError
+
+COMMANDS = [
+    "info",
+    "demo",
+    "render",
+    "motion",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser with every command registered."""
+    parser = argparse.ArgumentParser(
+        prog="motionwright",
+        description="Motion-controlled video editing: drag points, draw trajectories, "
+        "reuse learned motions; CPU preview or local diffusion models.",
+    )
+    parser.add_argument("--version", action="version", version=f"motionwright {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"motionwright.cli.cmd_{name}").register(subparsers)
+    return parser
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit status (0 success, 2 user error, 130 interrupted)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return 2
+    if not args.debug:
+        warnings.showwarning = _show_warning
+    try:
+        status = args.func(args)
+    except MotionwrightError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"motionwright {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"motionwright {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(status or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
