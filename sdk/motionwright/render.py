@@ -24,13 +24,14 @@ BACKENDS = {
 def _as_edit_list(edits: Any) -> list:
     from .edits import EDIT_TYPES
 
-    items = [edits] if isinstance(edits, EDIT_TYPES) else edits
+    edit_types = tuple(EDIT_TYPES.values())
+    items = [edits] if isinstance(edits, edit_types) else edits
     if not isinstance(items, Iterable) or isinstance(items, str | bytes):
         raise InvalidInputError(f"edits: expected an edit or a list of edits, got {edits!r}")
     items = list(items)
     for i, edit in enumerate(items):
-        if not isinstance(edit, EDIT_TYPES):
-            names = ", ".join(t.__name__ for t in EDIT_TYPES)
+        if not isinstance(edit, edit_types):
+            names = ", ".join(t.__name__ for t in edit_types)
             raise InvalidInputError(f"edits[{i}]: expected one of {names}, got {edit!r}")
     if not items:
         raise InvalidInputError("edits: expected at least one edit, got an empty list")

@@ -18,14 +18,21 @@ from ..errors import CorruptFileError, InvalidInputError, SchemaVersionError
 def reading(source: str, what: str) -> Iterator[None]:
     """Turn a malformed payload (bad keys, types, shapes) into CorruptFileError naming ``source``.
 
-    Errors that already say the file is corrupt or from the future pass through unchanged.
+    Errors that already say the file is corrupt or from the future keep their type and gain the
+    file name.
     """
+    where = f"'{source}'" if source else "the payload"
     try:
         yield
-    except (SchemaVersionError, CorruptFileError):
-        raise
+    except SchemaVersionError as exc:
+        if not source or source in str(exc):
+            raise
+        raise SchemaVersionError(f"{where}: {exc}") from exc
+    except CorruptFileError as exc:
+        if not source or source in str(exc):
+            raise
+        raise CorruptFileError(f"{where} is not a valid {what}: {exc}") from exc
     except (InvalidInputError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        where = f"'{source}'" if source else "the payload"
         detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
         raise CorruptFileError(f"{where} is not a valid {what}: {detail}") from exc
 

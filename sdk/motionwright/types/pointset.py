@@ -93,7 +93,9 @@ class PointSet:
         try:
             pts = np.asarray(points)
         except (TypeError, ValueError) as exc:
-            raise ShapeError(f"points: expected an array of shape (N, 2), got {points!r:.80}") from exc
+            raise ShapeError(
+                f"points: expected an array of shape (N, 2), got {points!r:.80}"
+            ) from exc
         if pts.size == 0 and pts.ndim < 2:
             pts = np.zeros((0, 2), np.float32)
         pts = as_array(pts, "points", np.float32, (None, 2), "(N, 2)")
@@ -206,10 +208,10 @@ class PointSet:
             points = np.asarray(d["points"], np.float64)
             if points.size == 0:
                 points = points.reshape(0, 2)
-            labels = d.get("labels")
+            labels, ids = d.get("labels"), d.get("ids")
             return cls(points, d.get("frame", 0),
                        None if labels is None else int_list(labels, "labels"),
-                       int_list(d["ids"], "ids"))
+                       None if ids is None else int_list(ids, "ids"))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write this PointSet as JSON (atomically)."""

@@ -1,0 +1,51 @@
+"""Regenerate the bundled sample shot in ``resources/`` (deterministic).
+
+Writes ``resources/sample_shot.mp4`` (H.264, 48 frames, 480×272, 24 fps, timecode 01:00:00:00)
+and ``resources/sample_shot.json``: the demo's drag edit (handles, targets, mask box on one
+frame) and the ground-truth tracks of points on the moving objects.
+
+    python packaging/make_sample_shot.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+import motionwright as mw
+from motionwright._persist import write_json
+from motionwright.synthetic import make_moving_objects
+
+RESOURCES = Path(__file__).resolve().parents[1] / "resources"
+SIZE = (480, 272)
+FRAMES = 48
+
+
+def main() -> None:
+    shot = make_moving_objects(FRAMES, SIZE, seed=7, num_objects=2, max_speed=3.0,
+                               points_per_object=6, object_scale=0.34)
+    clip = mw.Clip.from_frames(shot.frames, fps=24, start_timecode="01:00:00:00")
+    clip.save(RESOURCES / "sample_shot.mp4", codec="h264", crf=24)
+
+    # The demo drags the first object's top edge up and to the right on frame 0.
+    ids = shot.object_ids[0]
+    ys, xs = np.nonzero(ids == 0)
+    cx, top = float(xs.mean()), float(ys.min())
+    handle = [cx, top + 10.0]
+    target = [cx + 14.0, top - 8.0]
+    pad = 24
+    box = [float(xs.min() - pad), float(ys.min() - pad),
+           float(xs.max() - xs.min() + 2 * pad), float(ys.max() - ys.min() + 2 * pad)]
+    write_json(RESOURCES / "sample_shot.json", {
+        "schema": "SampleShot.1",
+        "media": "sample_shot.mp4",
+        "drag": {"frame": 0, "handles": [handle], "targets": [target], "mask_box": box},
+        "ground_truth": mw.Trajectory(shot.tracks, shot.visible).to_dict(),
+    })
+    size = (RESOURCES / "sample_shot.mp4").stat().st_size
+    print(f"wrote {RESOURCES / 'sample_shot.mp4'} ({size / 1e6:.2f} MB)")
+
+
+if __name__ == "__main__":
+    main()

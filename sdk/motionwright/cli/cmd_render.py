@@ -1,0 +1,83 @@
+"""``motionwright render PROJECT -o OUT``: render a project's edits to video files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ._common import parse_range, progress_bar
+
+_SUFFIX = {"h264": ".mp4", "prores": ".mov"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "render", help="render a project's edits",
+        description="Render the edits of a .mwproj project. Frame numbers (edits, --range, a "
+        "clip's in/out points) count frames of the clip's media from 0. With one clip to render, "
+        "OUT is the output file; with several, OUT is a folder that gets one file per clip id.")
+    parser.add_argument("project", help="the .mwproj project file")
+    parser.add_argument("-o", "--output", required=True, help="output file (or folder)")
+    parser.add_argument("--backend", choices=("preview", "diffusion"), default="preview",
+                        help="preview: CPU, no weights (default); diffusion: local models")
+    parser.add_argument("--range", type=parse_range, metavar="A:B",
+                        help="render frames A to B-1 only (default: the clip's in/out range)")
+    parser.add_argument("--clip", metavar="ID", help="render only this clip of the project")
+    parser.add_argument("--codec", choices=("h264", "prores", "png"), default="h264",
+                        help="output codec (png writes an image sequence)")
+    parser.set_defaults(func=run)
+
+
+def _frame_range(ref, length: int, requested) -> tuple[int, int]:
+    from ..errors import FrameRangeError
+
+    start, stop = ref.in_frame, ref.out_frame if ref.out_frame is not None else length
+    if requested is not None:
+        start = requested[0] if requested[0] is not None else start
+        stop = requested[1] if requested[1] is not None else stop
+    if not 0 <= start < stop <= length:
+        raise FrameRangeError(
+            f"--range: frames {start}:{stop} are outside clip {ref.id!r}, which has {length} "
+            f"frames (valid A:B with 0 <= A < B <= {length})"
+        )
+    return start, stop
+
+
+def _output_path(out: Path, clip_id: str, codec: str, several: bool) -> Path:
+    if not several:
+        if codec == "png" and "%" not in out.name and not out.suffix:
+            return out / "frame.%04d.png"
+        return out
+    if codec == "png":
+        return out / clip_id / "frame.%04d.png"
+    return out / f"{clip_id}{_SUFFIX[codec]}"
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..clip import Clip
+    from ..errors import InvalidInputError
+    from ..project import Project
+    from ..render import render
+
+    project = Project.load(args.project, check_media=True)
+    refs = [ref for ref in project.clips if project.edits.get(ref.id)]
+    if args.clip is not None:
+        project.clip(args.clip)  # raises, naming the ids that exist
+        refs = [ref for ref in refs if ref.id == args.clip]
+        if not refs:
+            raise InvalidInputError(f"--clip: clip {args.clip!r} has no edits to render")
+    if not refs:
+        raise InvalidInputError(
+            f"project '{args.project}' has no edits to render; add edits in the editor or SDK"
+        )
+    out = Path(args.output)
+    several = len(refs) > 1
+    bar = progress_bar()
+    for ref in refs:
+        clip = Clip.open(ref.path)
+        start, stop = _frame_range(ref, len(clip), args.range)
+        result = render(clip, project.edits[ref.id], backend=args.backend, progress=bar)
+        target = _output_path(out, ref.id, args.codec, several)
+        result[start:stop].save(target, codec=args.codec, progress=bar)
+        print(f"{ref.id}: frames {start}:{stop} -> {target}")
+    return 0

@@ -1,0 +1,144 @@
+"""Mask files: RLE JSON (``"Mask.1"``) and PNG sequences.
+
+PNG sequences are named by a printf pattern (``"mattes/mask.%04d.png"``, one file per frame
+numbered by absolute frame index), by a folder (files ``mask.%04d.png`` inside it), or by a
+single ``.png`` file (a static mask). Frames are written as 8-bit grayscale 0/255. On reading,
+a pixel is set when its value is above ``threshold`` (default 0); RGB files use the brightest
+channel and RGBA files their alpha channel.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import _persist
+from ..errors import CorruptFileError, InvalidInputError, MediaNotFoundError
+
+DEFAULT_NAME = "mask.%04d.png"
+_PATTERN = re.compile(r"%(0?)(\d*)d")
+
+
+def is_pattern(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names frames with a printf field such as ``%04d``."""
+    return _PATTERN.search(Path(path).name) is not None
+
+
+def _pattern_regex(name: str) -> re.Pattern[str]:
+    match = _PATTERN.search(name)
+    assert match is not None
+    before, after = name[: match.start()], name[match.end():]
+    if _PATTERN.search(after):
+        raise InvalidInputError(f"path: expected one frame-number field like %04d, got '{name}'")
+    return re.compile(re.escape(before) + r"(\d+)" + re.escape(after) + r"\Z")
+
+
+def _frame_name(name: str, frame: int) -> str:
+    return _PATTERN.sub(lambda m: f"{frame:{m.group(1)}{m.group(2) or ''}d}", name, count=1)
+
+
+def _sequence_target(path: Path) -> tuple[Path, str]:
+    if is_pattern(path):
+        return path.parent, path.name
+    return path, DEFAULT_NAME
+
+
+def save_png_sequence(data: np.ndarray, start_frame: int, path: str | os.PathLike) -> list[Path]:
+    """Write ``(T, H, W)`` bool ``data`` as PNG frames; returns the files written.
+
+    ``path`` is a printf pattern, a folder, or (for ``T == 1``) a single ``.png`` file. Each
+    file is written atomically; frames of the same pattern left over from an earlier, longer
+    save are removed so the folder holds exactly this mask.
+    """
+    import cv2
+
+    p = Path(path)
+    if not is_pattern(p) and p.suffix.lower() == ".png":
+        if len(data) != 1:
+            raise InvalidInputError(
+                f"path: a single PNG holds one frame but this mask has {len(data)}; use a "
+                "pattern like 'mask.%04d.png' or a folder"
+            )
+        _write_png(cv2, p, data[0])
+        return [p]
+    folder, name = _sequence_target(p)
+    regex = _pattern_regex(name)
+    written = []
+    for i, frame in enumerate(data):
+        target = folder / _frame_name(name, start_frame + i)
+        _write_png(cv2, target, frame)
+        written.append(target)
+    keep = {w.name for w in written}
+    for stale in folder.iterdir():
+        if stale.name not in keep and regex.match(stale.name) and stale.is_file():
+            stale.unlink()
+    return written
+
+
+def _write_png(cv2: Any, target: Path, frame: np.ndarray) -> None:
+    ok, buf = cv2.imencode(".png", frame.astype(np.uint8) * 255)
+    if not ok:
+        raise CorruptFileError(f"could not encode mask frame for '{target}' as PNG")
+    with _persist.atomic_open(target, "wb") as fh:
+        fh.write(buf.tobytes())
+
+
+def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.ndarray, int]:
+    """Read PNG mask frames; returns ``(data (T, H, W) bool, start_frame)``.
+
+    The frame numbers in the file names must be consecutive; a gap, frames of different sizes
+    or an unreadable file raise CorruptFileError naming the file.
+    """
+    p = Path(path)
+    if not is_pattern(p) and p.suffix.lower() == ".png":
+        return _read_png(_persist.existing_file(p, "mask PNG"), threshold)[None], 0
+    if is_pattern(p):
+        folder, regex = p.parent, _pattern_regex(p.name)
+    else:
+        folder, regex = p, re.compile(r"(.*?)(\d+)\.png\Z", re.IGNORECASE)
+    if not folder.is_dir():
+        raise MediaNotFoundError(f"mask sequence not found: folder '{folder}' does not exist")
+    frames: dict[int, Path] = {}
+    prefixes = set()
+    for f in folder.iterdir():
+        m = regex.match(f.name)
+        if m and f.is_file():
+            frames[int(m.group(m.lastindex))] = f
+            prefixes.add(m.group(1) if m.lastindex == 2 else "")
+    if not frames:
+        raise MediaNotFoundError(f"no mask frames matching '{p}' were found")
+    if len(prefixes) > 1:
+        raise CorruptFileError(
+            f"'{folder}' holds several PNG sequences ({', '.join(sorted(prefixes))}); "
+            "name one with a pattern like 'mask.%04d.png'"
+        )
+    numbers = sorted(frames)
+    missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+    if missing:
+        raise CorruptFileError(
+            f"mask sequence '{p}' has a gap: frame {missing[0]} is missing between "
+            f"{numbers[0]} and {numbers[-1]}"
+        )
+    stack = [_read_png(frames[n], threshold) for n in numbers]
+    sizes = {s.shape for s in stack}
+    if len(sizes) > 1:
+        raise CorruptFileError(
+            f"mask sequence '{p}' mixes frame sizes {sorted(sizes)}; every frame must match"
+        )
+    return np.stack(stack), numbers[0]
+
+
+def _read_png(path: Path, threshold: int) -> np.ndarray:
+    import cv2
+
+    raw = np.fromfile(path, np.uint8)
+    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    if image is None:
+        raise CorruptFileError(f"'{path}' is not a readable image")
+    if image.ndim == 3:
+        image = image[..., 3] if image.shape[2] == 4 else image.max(axis=2)
+    return image > threshold

@@ -1,0 +1,87 @@
+"""The ``"diffusion"`` render backend: the papers' methods on local diffusion models.
+
+``render(clip, edits, *, models, progress, cancel)`` is called by :func:`motionwright.render`.
+:class:`~motionwright.edits.MotionTransfer` (Reenact Anything) renders here; the other edit
+types' methods come with later releases and raise :class:`BackendUnavailableError` naming the
+backend that renders them today.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Any
+
+from ..errors import BackendUnavailableError, InvalidInputError
+
+_LATER = {
+    "DragEdit": "Drag-A-Video",
+    "TrajectoryEdit": "ReVideo",
+    "PromptEdit": "Point-to-Point",
+    "GuidedGeneration": "S²V2V",
+}
+
+
+def frames_for_shot(motion, shot_fps: Any) -> int:
+    """How many frames a motion spans on a shot of ``shot_fps``.
+
+    The motion's own frame count when the frame rates match (or either is unknown); otherwise
+    the count that keeps the motion's duration, ``round(F · shot_fps / motion_fps)``.
+    """
+    source = motion.source or {}
+    learned = source.get("fps")
+    if learned is None or shot_fps is None:
+        return motion.num_frames
+    ratio = Fraction(shot_fps) / Fraction(str(learned))
+    if ratio == 1:
+        return motion.num_frames
+    return max(2, round(motion.num_frames * ratio))
+
+
+def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None):
+    """Render ``edits`` on ``clip`` with diffusion models; returns a new in-memory Clip.
+
+    ``models`` is None (the configured models), a path, ``{family: path}`` or a
+    :class:`motionwright.models.Models` (reused across calls, so several shots share one load).
+    """
+    from ..edits import MotionTransfer
+
+    transfers = [e for e in edits if isinstance(e, MotionTransfer)]
+    for edit in edits:
+        name = type(edit).__name__
+        if name in _LATER:
+            raise BackendUnavailableError(
+                f"{name}: the diffusion method for it ({_LATER[name]}) arrives in a later "
+                f"release; render it with backend='preview' for now"
+            )
+    if len(transfers) != 1:
+        raise InvalidInputError(
+            f"edits: the diffusion backend renders one MotionTransfer per call, got "
+            f"{len(transfers)}"
+        )
+    return render_motion_transfer(clip, transfers[0], models=models, progress=progress,
+                                  cancel=cancel)
+
+
+def render_motion_transfer(clip, edit, *, models: Any = None, num_frames: int | None = None,
+                           size: tuple[int, int] | None = None, steps: int | None = None,
+                           seed: int = 0, memory: Any = None, progress=None, cancel=None):
+    """Apply ``edit.motion`` from ``clip``'s first frame; the result has the shot's frame rate.
+
+    ``num_frames`` defaults to :func:`frames_for_shot`; ``size`` to the model's working size for
+    the shot's aspect ratio; ``steps`` to 25 sampling steps.
+    """
+    from ..clip import Clip
+    from ..models.loading import as_models
+    from .motion_inversion import DEFAULT_SAMPLING_STEPS, ApplySettings, generate
+
+    holder = as_models(models)
+    family = edit.motion.base_model["family"]
+    loaded = holder.get(family)
+    frames = num_frames or frames_for_shot(edit.motion, clip.fps)
+    settings = ApplySettings(num_frames=frames, size=size,
+                             steps=steps or DEFAULT_SAMPLING_STEPS, seed=seed,
+                             strength=edit.strength)
+    policy = memory if memory is not None else holder.memory
+    video = generate(loaded, clip[0], edit.motion, settings, memory=policy,
+                     progress=progress, cancel=cancel)
+    return Clip.from_frames(video, fps=clip.fps)

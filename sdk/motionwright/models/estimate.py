@@ -1,0 +1,227 @@
+"""Peak accelerator memory of a run, estimated before it starts.
+
+The denoiser is rebuilt from its config on PyTorch's ``meta`` device, where a forward pass
+computes only shapes, in about a second for full-size SVD. During that pass:
+
+- for learning, every tensor autograd saves for the backward pass is counted, attributed to the
+  block that saved it; blocks the memory policy recomputes keep only their inputs, plus the
+  largest such block's activations (and as much again for their gradients) while it is
+  recomputed;
+- for generation, the largest module output and the skip connections kept for the decoder are
+  counted, twice over for classifier-free guidance.
+
+Attention probabilities, which fused attention kernels never store, are replaced by the
+kernels' own outputs. Weights count at their dtype for each component on the device at the
+time. The result is an estimate: ``tests/benchmarks/bench_motion.py`` prints it next to the
+measured peak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .memory import ORDER, MemoryPolicy, get_policy
+
+
+@dataclass(frozen=True)
+class VramEstimate:
+    """Estimated peak bytes of one run under one policy, with the parts that make it up."""
+
+    policy: str
+    peak_bytes: int
+    parts: dict[str, int] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        """One line: ``"balanced: 17.3 GiB (weights 3.0 GiB, activations ...)"``."""
+        from .memory import format_bytes
+
+        parts = ", ".join(f"{k} {format_bytes(v)}" for k, v in self.parts.items())
+        return f"{self.policy}: {format_bytes(self.peak_bytes)} ({parts})"
+
+
+def _nbytes(t) -> int:
+    return t.numel() * t.element_size()
+
+
+def meta_copy(model, dtype):
+    """An empty copy of a diffusers model on the ``meta`` device (no memory, no weights)."""
+    import torch
+
+    with torch.device("meta"):
+        copy = type(model).from_config(model.config) if hasattr(model, "config") else model
+    return copy.to(device="meta", dtype=dtype).requires_grad_(False)
+
+
+@dataclass
+class _Trace:
+    outside: int = 0
+    segment_saved: dict[str, int] = field(default_factory=dict)
+    segment_inputs: dict[str, int] = field(default_factory=dict)
+    largest_output: int = 0
+    skip_bytes: int = 0
+
+
+def _is_attention_probs(shape: tuple[int, ...]) -> bool:
+    return len(shape) >= 3 and shape[-1] == shape[-2] and shape[-1] > 64
+
+
+def _trace(model, run: Callable[[], Any], segment_of: Callable[[str, Any], bool] | None,
+           *, training: bool) -> _Trace:
+    import torch
+
+    trace = _Trace()
+    params = {p.untyped_storage()._cdata for p in model.parameters()}
+    stack: list[str] = []
+    handles = []
+    seen: set[int] = set()
+
+    if segment_of is not None:
+        prefixes: list[str] = []
+        for name, module in model.named_modules():
+            if not name or any(name.startswith(p) for p in prefixes) or not segment_of(name,
+                                                                                       module):
+                continue
+            prefixes.append(name + ".")
+
+            def pre(mod, args, kwargs, _name=name):
+                stack.append(_name)
+                tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+                trace.segment_inputs[_name] = sum(_nbytes(t) for t in tensors)
+
+            def post(mod, args, kwargs, out, _name=name):
+                stack.pop()
+
+            handles.append(module.register_forward_pre_hook(pre, with_kwargs=True))
+            handles.append(module.register_forward_hook(post, with_kwargs=True))
+
+    def pack(t):
+        storage = t.untyped_storage()
+        key = storage._cdata
+        if key in params or key in seen:
+            return t
+        seen.add(key)
+        size = storage.nbytes()
+        if _is_attention_probs(tuple(t.shape)):
+            # Fused kernels keep the output (B·H, L, head_dim) and a row statistic instead.
+            size = size * 2 // max(t.shape[-1], 1)
+        if stack:
+            trace.segment_saved[stack[-1]] = trace.segment_saved.get(stack[-1], 0) + size
+        else:
+            trace.outside += size
+        return t
+
+    def on_output(mod, args, out):
+        tensors = out if isinstance(out, tuple) else (out,)
+        for t in tensors:
+            if isinstance(t, torch.Tensor):
+                trace.largest_output = max(trace.largest_output, _nbytes(t))
+
+    if not training:
+        for name, module in model.named_modules():
+            if name and not list(module.children()):
+                handles.append(module.register_forward_hook(on_output))
+            if name.startswith("down_blocks.") and name.count(".") == 1:
+                def on_down(mod, args, out):
+                    skips = out[1] if isinstance(out, tuple) and len(out) > 1 else ()
+                    trace.skip_bytes += sum(_nbytes(t) for t in skips)
+
+                handles.append(module.register_forward_hook(on_down))
+    try:
+        with torch.device("meta"):
+            if training:
+                with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+                    run()
+            else:
+                with torch.no_grad():
+                    run()
+    finally:
+        for handle in handles:
+            handle.remove()
+    return trace
+
+
+def _weights_bytes(module, dtype) -> int:
+    import torch
+
+    size = torch.empty((), dtype=dtype).element_size()
+    return sum(p.numel() for p in module.parameters()) * size
+
+
+def svd_unet_inputs(unet, *, batch: int, frames: int, latent_hw: tuple[int, int], dtype,
+                    tokens: int, requires_grad: bool):
+    """Meta inputs for an SVD UNet forward: ``(args, kwargs)``."""
+    import torch
+
+    h, w = latent_hw
+    cfg = unet.config
+    sample = torch.empty(batch, frames, cfg.in_channels, h, w, device="meta", dtype=dtype)
+    context = torch.empty(batch, tokens, cfg.cross_attention_dim, device="meta", dtype=dtype,
+                          requires_grad=requires_grad)
+    ids = torch.empty(batch, 3, device="meta", dtype=dtype)
+    return (sample, torch.ones(batch, device="meta"), context, ids), {}
+
+
+def estimate_svd_learning(unet, vae, image_encoder, *, frames: int, latent_hw: tuple[int, int],
+                          dtype, tokens_per_frame: int, policy: str | MemoryPolicy) -> VramEstimate:
+    """Estimated peak bytes of learning a motion on an SVD model under ``policy``."""
+    policy = get_policy(policy)
+    unet_meta = meta_copy(unet, dtype)
+    args, kwargs = svd_unet_inputs(unet_meta, batch=1, frames=frames, latent_hw=latent_hw,
+                                   dtype=dtype, tokens=tokens_per_frame, requires_grad=True)
+    segment_of = policy.checkpoint_predicate()
+    trace = _trace(unet_meta, lambda: unet_meta(*args, **kwargs), segment_of, training=True)
+    if segment_of is None:
+        saved = trace.outside + sum(trace.segment_saved.values())
+        working = saved // 10  # gradient buffers of the first layers the backward pass reaches
+    else:
+        saved = trace.outside + sum(trace.segment_inputs.values())
+        working = 2 * max([*trace.segment_saved.values(), 0])
+    unet_w = _weights_bytes(unet, dtype)
+    parts = {"unet weights": unet_w, "saved activations": saved, "recompute/gradients": working}
+    if policy.offload == "none":
+        parts["vae + image encoder weights"] = (_weights_bytes(vae, dtype)
+                                                + _weights_bytes(image_encoder, dtype))
+    return VramEstimate(policy.name, sum(parts.values()), parts)
+
+
+def estimate_svd_generation(unet, vae, image_encoder, *, frames: int,
+                            latent_hw: tuple[int, int], dtype, guidance: bool,
+                            policy: str | MemoryPolicy) -> VramEstimate:
+    """Estimated peak bytes of generating ``frames`` frames with an SVD model."""
+    import torch
+
+    policy = get_policy(policy)
+    batch = 2 if guidance else 1
+    unet_meta = meta_copy(unet, dtype)
+    args, kwargs = svd_unet_inputs(unet_meta, batch=batch, frames=frames, latent_hw=latent_hw,
+                                   dtype=dtype, tokens=1, requires_grad=False)
+    trace = _trace(unet_meta, lambda: unet_meta(*args, **kwargs), None, training=False)
+    factor = 2 if policy.forward_chunking else 4
+    unet_act = trace.skip_bytes + factor * trace.largest_output
+    vae_dtype = torch.float32 if (dtype == torch.float16 and vae.config.get("force_upcast")
+                                  ) else dtype
+    vae_meta = meta_copy(vae, vae_dtype)
+    chunk = min(policy.vae_chunk or frames, frames)
+    latents = torch.empty(chunk, vae.config.latent_channels, *latent_hw, device="meta",
+                          dtype=vae_dtype)
+    vae_trace = _trace(vae_meta, lambda: vae_meta.decode(latents, num_frames=chunk), None,
+                       training=False)
+    vae_act = 4 * vae_trace.largest_output
+    unet_w = _weights_bytes(unet, dtype)
+    vae_w = _weights_bytes(vae, vae_dtype)
+    enc_w = _weights_bytes(image_encoder, dtype)
+    if policy.offload == "none":
+        peak = unet_w + vae_w + enc_w + max(unet_act, vae_act)
+        parts = {"weights": unet_w + vae_w + enc_w, "activations": max(unet_act, vae_act)}
+    else:
+        peak = max(unet_w + unet_act, vae_w + vae_act)
+        parts = {"unet weights + activations": unet_w + unet_act,
+                 "vae weights + decode": vae_w + vae_act}
+    return VramEstimate(policy.name, peak, parts)
+
+
+def estimates_by_policy(estimate: Callable[[str], VramEstimate]) -> dict[str, VramEstimate]:
+    """``estimate(policy_name)`` for every named policy, fastest first."""
+    return {name: estimate(name) for name in ORDER}

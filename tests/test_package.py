@@ -1,0 +1,49 @@
+"""The package imports with only the core dependencies and exposes the public API."""
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import motionwright as mw
+
+PUBLIC = ["Clip", "PointSet", "Trajectory", "Mask", "MotionEmbedding", "DragEdit",
+          "TrajectoryEdit", "MotionTransfer", "PromptEdit", "GuidedGeneration", "Project",
+          "render", "Timecode", "CancelToken"]
+
+
+def test_public_names_resolve():
+    for name in PUBLIC:
+        assert getattr(mw, name) is not None, name
+    with pytest.raises(AttributeError):
+        mw.NoSuchThing  # noqa: B018
+
+
+def test_import_needs_no_heavy_extra():
+    """With torch, diffusers, transformers and Qt made unimportable, the SDK still works."""
+    script = textwrap.dedent(
+        """
+        import sys
+        BLOCKED = ("torch", "diffusers", "transformers", "accelerate", "PySide6",
+                   "motionwright_gui", "motionwright_bridge")
+
+        class Block:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in BLOCKED:
+                    raise ImportError(f"blocked {name}")
+                return None
+
+        sys.meta_path.insert(0, Block())
+        import numpy as np
+        import motionwright as mw
+        for name in %r:
+            getattr(mw, name)
+        clip = mw.Clip.from_frames(np.zeros((2, 8, 8, 3), np.uint8), fps=24)
+        assert len(clip) == 2
+        print("ok")
+        """
+    ) % (PUBLIC,)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
