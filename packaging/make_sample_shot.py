@@ -1,6 +1,6 @@
 """Regenerate the bundled sample shot in ``resources/`` (deterministic).
 
-Writes ``resources/sample_shot.mp4`` (H.264, 48 frames, 480×272, 24 fps, timecode 01:00:00:00)
+Writes ``resources/sample_shot.mp4`` (H.264, 48 frames, 640×360, 24 fps, timecode 01:00:00:00)
 and ``resources/sample_shot.json``: the demo's drag edit (handles, targets, mask box on one
 frame) and the ground-truth tracks of points on the moving objects.
 
@@ -18,7 +18,7 @@ from motionwright._persist import write_json
 from motionwright.synthetic import make_moving_objects
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources"
-SIZE = (480, 272)
+SIZE = (640, 360)
 FRAMES = 48
 
 
@@ -40,6 +40,7 @@ def main() -> None:
     write_json(RESOURCES / "sample_shot.json", {
         "schema": "SampleShot.1",
         "media": "sample_shot.mp4",
+        "size": list(SIZE),
         "drag": {"frame": 0, "handles": [handle], "targets": [target], "mask_box": box},
         "ground_truth": mw.Trajectory(shot.tracks, shot.visible).to_dict(),
     })

@@ -118,6 +118,20 @@ def test_variable_frame_rate(media_dir, ext):
     assert abs(float(clip.fps) - float(average)) < 0.01 * float(average)
 
 
+def test_variable_rate_with_long_last_frame_keeps_every_frame(media_dir):
+    # Screen-recorder style: frames last one, two or three ticks, the last one three.
+    steps = [1, 1, 2, 1, 3, 1, 1, 2, 1, 1, 1, 3]
+    pts = np.concatenate([[0], np.cumsum(steps)]).tolist()
+    path = made(media_dir, "held.mkv", len(pts), fps=30, options=LONG_GOP, pts=pts,
+                time_base=Fraction(1, 30))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TruncatedMediaWarning)
+        clip = mw.Clip.open(path)
+    assert len(clip) == len(pts)
+    assert [frame_number(f) for f in clip] == list(range(len(pts)))
+    assert clip.timestamps[-1] == Fraction(pts[-1], 30)
+
+
 def test_constant_rate_is_not_reported_variable(long_gop_mp4, long_gop_mkv):
     mp4 = mw.Clip.open(long_gop_mp4)
     assert mp4.info["variable_frame_rate"] is False
@@ -128,17 +142,19 @@ def test_constant_rate_is_not_reported_variable(long_gop_mp4, long_gop_mkv):
     assert mkv.timestamps[:3] == [0, Fraction(42, 1000), Fraction(83, 1000)]
 
 
-def test_truncated_file_uses_decodable_frames(media_dir, tmp_path):
-    full = made(media_dir, "truncate_me.mkv", 200, options={**LONG_GOP, "g": "24",
-                                                           "keyint_min": "24"})
+@pytest.mark.parametrize(("ext", "keep", "total"), [("mkv", 0.6, "200"), ("mkv", 0.33, "200"),
+                                                ("ts", 0.6, r"\d+"), ("ts", 0.41, r"\d+")])
+def test_truncated_file_uses_decodable_frames(media_dir, tmp_path, ext, keep, total):
+    full = made(media_dir, f"truncate_me.{ext}", 200, options={**LONG_GOP, "g": "24",
+                                                              "keyint_min": "24"})
     originals = decode_all(full)
     data = full.read_bytes()
-    cut = tmp_path / "cut.mkv"
-    cut.write_bytes(data[: int(len(data) * 0.6)])
-    with pytest.warns(TruncatedMediaWarning, match=r"\d+ of 200 frames decode") as record:
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(data[: int(len(data) * keep) + 7])
+    with pytest.warns(TruncatedMediaWarning, match=rf"\d+ of {total} frames decode") as record:
         clip = mw.Clip.open(cut)
     assert str(cut) in str(record[0].message)
-    assert 50 < len(clip) < 200
+    assert 30 < len(clip) < 200
     assert_random_access_exact(clip, originals[: len(clip)], seed=4)
     for i, frame in enumerate(clip):
         np.testing.assert_array_equal(frame, originals[i])

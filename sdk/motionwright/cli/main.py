@@ -21,6 +21,7 @@ COMMANDS = [
     "demo",
     "render",
     "motion",
+    "models",
 ]
 
 

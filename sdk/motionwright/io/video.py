@@ -89,6 +89,14 @@ def _video_stream(container: Any, path: Path, stream_index: int) -> Any:
     return stream
 
 
+def _cut_transport_stream(container: Any, path: Path) -> bool:
+    """Whether ``path`` is an MPEG transport stream whose size is not whole packets."""
+    if "mpegts" not in container.format.name:
+        return False
+    size = path.stat().st_size
+    return size % 188 != 0 and size % 192 != 0
+
+
 class _Decoder:
     """One open container on one video stream, decoding forward from wherever it was put.
 
@@ -103,6 +111,10 @@ class _Decoder:
         self.fresh = True
         self.run: Iterator[tuple[int, Any]] | None = None
         self.last = -1
+        # Packets of frames shown before this pts are needed only as references, so frames no
+        # other frame refers to are not decoded (None: decode everything).
+        self.skip_before: int | None = None
+        self._skipping = False
 
     def close(self) -> None:
         self.run = None
@@ -127,6 +139,11 @@ class _Decoder:
                 except _AV_ERRORS:
                     pass
                 return
+            skip = (self.skip_before is not None and packet.pts is not None
+                    and packet.pts < self.skip_before)
+            if skip != self._skipping:
+                self.stream.codec_context.skip_frame = "NONREF" if skip else "DEFAULT"
+                self._skipping = skip
             try:
                 yield from packet.decode()
             except _AV_ERRORS:
@@ -152,6 +169,7 @@ class _Decoder:
             self.container = open_container(self.source.path)
             self.stream = _video_stream(self.container, self.source.path,
                                         self.source.stream_index)
+            self._skipping = False
         self.fresh = False
         frames = self._frames(self.container.demux(self.stream))
         ordinal = self.source.index.ordinal
@@ -186,6 +204,9 @@ class _Decoder:
         """
         if self.run is None:
             return None
+        index_pts = self.source.index.pts
+        if not self.source.index.ordinal:
+            self.skip_before = int(index_pts[max(index - max(keep, 0), 0)])
         before: deque[tuple[int, Any]] = deque(maxlen=max(keep, 0) or None)
         for i, frame in self.run:
             self.last = i
@@ -249,12 +270,17 @@ class VideoSource:
             declared = declared_frame_count(stream, self.index)
             exact_header = bool(stream.frames)
             tag = timecode_tag(container, stream)
-            # Frames may be missing at the end: the file reports a read error or promises more.
-            ends_early = bool(scan.read_error) or (declared or 0) > scan.packets + 1
+            # Frames may be missing at the end: the file reports a read error or promises more,
+            # or an MPEG-TS file stops inside a 188-byte transport packet.
+            cut_ts = _cut_transport_stream(container, self.path)
+            ends_early = bool(scan.read_error) or (declared or 0) > scan.packets + 1 or cut_ts
             if ends_early and scan.pts:
                 # A frame shown after the last stored packet may be a reference frame whose
-                # B-frames were cut off; frames stop there.
-                self.index = restrict(self.index, self.index.pts[self.index.pts <= scan.pts[-1]])
+                # B-frames were cut off; frames stop there. In a cut transport stream the last
+                # packet itself is incomplete.
+                last = scan.pts[-1]
+                keep = self.index.pts < last if cut_ts else self.index.pts <= last
+                self.index = restrict(self.index, self.index.pts[keep])
                 self._lookup = self.index.lookup()
             rates = [r for r in (stream.average_rate, stream.guessed_rate) if r]
             self._verify(ends_early, Fraction(rates[0]) if rates else None)
@@ -285,10 +311,8 @@ class VideoSource:
         finally:
             decoder.close()
             self._decoder = None
-        if ends_early and not self.index.ordinal:
-            self._stop_at_gap()
-        elif declared_rate and not self.index.ordinal:
-            self._stop_at_tail_gap(declared_rate)
+        if not self.index.ordinal:
+            self._stop_at_jump(ends_early, declared_rate)
         if len(self.index) == 0:
             raise CorruptFileError(f"no frame of '{self.path}' could be decoded; it is damaged")
 
@@ -308,9 +332,12 @@ class VideoSource:
             raise CorruptFileError(f"no frame of '{self.path}' could be decoded; it is damaged")
         self._settle_format(head[0])
         pts = [f.pts for f in head]
-        usable = (not self._missing_pts and None not in pts
-                  and all(a < b for a, b in itertools.pairwise(pts))
-                  and all(p in self._lookup for p in pts))
+        usable = (not self._missing_pts and len(self.index) > 0 and None not in pts
+                  and all(a < b for a, b in itertools.pairwise(pts)))
+        if usable:
+            # Frames past the end of the index were dropped on purpose (a cut-off file).
+            pts = [p for p in pts if p <= int(self.index.pts[-1])]
+            usable = bool(pts) and all(p in self._lookup for p in pts)
         if not usable:
             count = len(head) + sum(1 for _ in frames)
             self.index = ordinal_index(count, self.index.time_base)
@@ -353,31 +380,34 @@ class VideoSource:
         self.index = restrict(index, index.pts[index.pts <= head_last])
         self._lookup = self.index.lookup()
 
-    def _stop_at_gap(self) -> None:
-        """End a constant-rate clip before the first jump in its timestamps (lost frames)."""
-        seconds = regular_step(self.index)
-        if seconds is None:
-            return
-        step = seconds / self.index.time_base
-        jumps = np.flatnonzero(self.index.deltas() > step * 3 / 2)
-        if jumps.size:
-            self.index = restrict(self.index, self.index.pts[: int(jumps[0]) + 1])
-            self._lookup = self.index.lookup()
+    def _stop_at_jump(self, anywhere: bool, rate: Fraction | None) -> None:
+        """End a constant-rate clip before a jump in its timestamps (frames lost there).
 
-    def _stop_at_tail_gap(self, rate: Fraction) -> None:
-        """End the clip before a jump among its last frames if all earlier frames are evenly
-        spaced at ``rate``."""
-        deltas = self.index.deltas()
+        ``anywhere``: at the first jump; else only at a jump among the last few frames, and
+        only if every earlier frame (there must be some) is one step from the next. The step
+        comes from the timestamps, or from the declared ``rate`` when there are too few.
+        """
+        index = self.index
+        deltas = index.deltas()
         if deltas.size == 0:
             return
-        step = 1 / (rate * self.index.time_base)
-        tail = min(_TAIL_FRAMES, deltas.size)
-        if np.any(np.abs(deltas[:-tail] - float(step)) > 1):
+        seconds = regular_step(index)
+        if seconds is None and rate:
+            seconds = 1 / rate
+        if seconds is None:
             return
-        jumps = np.flatnonzero(deltas[-tail:] > step * 3 / 2)
+        step = float(seconds / index.time_base)
+        start = 0
+        if not anywhere:
+            if deltas.size <= _TAIL_FRAMES:
+                return
+            start = deltas.size - _TAIL_FRAMES
+            if np.any(np.abs(deltas[:start] - step) > 1):
+                return
+        jumps = np.flatnonzero(deltas[start:] > step * 1.5)
         if jumps.size:
-            keep = deltas.size - tail + int(jumps[0]) + 1
-            self.index = restrict(self.index, self.index.pts[:keep])
+            keep = start + int(jumps[0]) + 1
+            self.index = restrict(index, index.pts[:keep])
             self._lookup = self.index.lookup()
 
     def _decode_tail(self, decoder: _Decoder, pos: int, key_pts: int) -> list[int] | None:

@@ -156,9 +156,9 @@ def average_rate(index: VideoIndex, stream: Any) -> Fraction:
 def declared_frame_count(stream: Any, index: VideoIndex) -> int | None:
     """How many frames the container header says the stream has (None when it does not say).
 
-    A header frame count is taken as is; a header duration is turned into frames with the
-    :func:`regular_step` of ``index``, since the count of a variable-rate stream cannot be told
-    from its length.
+    A header frame count is taken as is; a header duration is turned into frames only for a
+    stream whose frames are evenly spaced (:func:`constant_step`), since neither a variable
+    rate nor a gap lets the count be told from the length.
     """
     if stream.frames:
         return int(stream.frames)
@@ -171,10 +171,21 @@ def declared_frame_count(stream: Any, index: VideoIndex) -> int | None:
         if match:
             h, m, s = match.groups()
             seconds = (int(h) * 60 + int(m)) * 60 + Fraction(s)
-    step = regular_step(index)
+    step = constant_step(index)
     if seconds is None or seconds <= 0 or step is None:
         return None
     return round(seconds / step)
+
+
+def constant_step(index: VideoIndex) -> Fraction | None:
+    """The frame duration in seconds when every pts step is the same (within one tick)."""
+    if index.ordinal or len(index) < 3:
+        return None
+    deltas = index.deltas()
+    typical = int(np.median(deltas))
+    if typical <= 0 or np.any(np.abs(deltas - typical) > 1):
+        return None
+    return Fraction(int(deltas.sum()), int(deltas.size)) * index.time_base
 
 
 def regular_step(index: VideoIndex) -> Fraction | None:

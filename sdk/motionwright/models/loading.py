@@ -110,12 +110,15 @@ class LoadedModel:
                 self.pipeline.enable_sequential_cpu_offload(device=self.device)
             else:
                 self.pipeline.to(self.device)
-            denoiser = self.denoiser
-            if policy.forward_chunking and hasattr(denoiser, "enable_forward_chunking"):
-                denoiser.enable_forward_chunking()
-            elif hasattr(denoiser, "disable_forward_chunking"):
-                denoiser.disable_forward_chunking()
+            set_forward_chunking(self.denoiser, policy.forward_chunking)
         self.placement = key
+
+
+def set_forward_chunking(model, enabled: bool) -> None:
+    """Run ``model``'s feed-forward layers in chunks (less memory, same result) or not."""
+    for module in model.modules():
+        if hasattr(module, "set_chunk_feed_forward"):
+            module.set_chunk_feed_forward(chunk_size=1 if enabled else None, dim=0)
 
 
 def _library(name: str):

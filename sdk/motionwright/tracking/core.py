@@ -54,7 +54,7 @@ class TrackerOptions:
 
     flow_preset: str = "fast"
     flow_max_side: int = 640
-    patch_radius: int = 10
+    patch_radius: int = 8
     fb_threshold: float = 2.0
     fb_relative: float = 0.15
     visible_ncc: float = 0.8
@@ -103,17 +103,27 @@ class PointTracker:
         # Frames each point has been followed without a break (its velocity is known from 2).
         self.age = np.zeros(n, np.int64)
         self._flat = self.templates.texture < opts.flat_texture
-        # For a hidden point: the companions it moved with when last seen, their positions
-        # then, and its own position then (see _carry_hidden).
-        self._companions: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
+        # For a hidden point: the companions it moved with when last seen (-1 pads), their
+        # positions then, and its own position and shape then (see _carry_hidden).
+        width = 2 * opts.companions
+        self._comp_idx = np.full((n, width), -1, np.int64)
+        self._comp_then = np.zeros((n, width, 2), np.float32)
+        self._own_then = np.zeros((n, 2), np.float32)
+        self._shape_then = np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))
 
     def _inside(self, pts: np.ndarray) -> np.ndarray:
         w, h = self.size
         x, y = pts[:, 0], pts[:, 1]
         return (x >= -0.5) & (x <= w - 0.5) & (y >= -0.5) & (y <= h - 0.5) & np.isfinite(x)
 
-    def step(self, frame: np.ndarray | PreparedFrame) -> tuple[np.ndarray, np.ndarray]:
-        """Advance to ``frame``; return (positions ``(N, 2)``, visible ``(N,)``) copies."""
+    def step(self, frame: np.ndarray | PreparedFrame,
+             flows: tuple[np.ndarray, np.ndarray] | None = None,
+             ) -> tuple[np.ndarray, np.ndarray]:
+        """Advance to ``frame``; return (positions ``(N, 2)``, visible ``(N,)``) copies.
+
+        ``flows`` may bring the forward and backward flow between the previous frame and this
+        one, already computed (see :meth:`FlowEstimator.pair`).
+        """
         opts = self.options
         cur = frame if isinstance(frame, PreparedFrame) else prepare(frame, opts.flow_max_side)
         prev_pos = self.positions.copy()
@@ -121,7 +131,7 @@ class PointTracker:
         new_vis = np.zeros(len(prev_pos), bool)
         seen = np.flatnonzero(self.visible)
         if len(seen):
-            fwd, bwd = self._flow.pair(self._prev, cur)
+            fwd, bwd = flows if flows is not None else self._flow.pair(self._prev, cur)
             pred, fb = forward_backward_error(fwd, bwd, prev_pos[seen], cur.scale)
             motion = np.linalg.norm(pred - prev_pos[seen], axis=1)
             fb_ok = fb <= opts.fb_threshold + opts.fb_relative * motion
@@ -144,11 +154,10 @@ class PointTracker:
                 self._second_chance(cur, seen[lost], seen[good], prev_pos, new_pos, new_vis)
         lost = seen[~new_vis[seen]]
         self._remember_companions(lost, prev_pos)
-        self._carry_hidden(new_pos, new_vis, prev_pos)
+        self._carry_hidden(new_pos, new_vis)
         self._reacquire(cur, new_pos, new_vis, retry=lost)
         new_vis &= self._inside(new_pos)
-        for i in np.flatnonzero(new_vis):
-            self._companions.pop(int(i), None)
+        self._comp_idx[new_vis] = -1
         was = self.visible
         both = was & new_vis
         self.velocity[both] = 0.5 * self.velocity[both] + 0.5 * (new_pos[both] - prev_pos[both])
@@ -220,12 +229,13 @@ class PointTracker:
             vis[i] = True
 
     def _remember_companions(self, lost: np.ndarray, prev_pos: np.ndarray) -> None:
-        """Note, for each point just lost, the visible points that moved like it — lately
-        (velocity) and all along (displacement since the keyframe, allowing for rotation with
-        distance) — ordered nearest first, and everyone's positions at that moment."""
+        """Note, for each point just lost, the nearest visible points that moved like it —
+        lately (velocity) and all along (displacement since the keyframe, allowing for
+        rotation with distance) — and their positions and its own at that moment."""
         seen = np.flatnonzero(self.visible)
         key = self.templates.points
         travel = prev_pos - key
+        width = self._comp_idx.shape[1]
         for i in lost:
             others = seen[seen != i]
             dv = np.linalg.norm(self.velocity[others] - self.velocity[i], axis=1)
@@ -235,39 +245,56 @@ class PointTracker:
             alike = others[(dv <= 0.75 + 0.25 * speed)
                            & (dd <= 3.0 + 0.1 * np.linalg.norm(travel[i]) + 0.05 * spread)]
             dist = np.linalg.norm(prev_pos[alike] - prev_pos[i], axis=1)
-            alike = alike[np.argsort(dist)]
-            self._companions[int(i)] = (alike, prev_pos[alike].copy(), prev_pos[i].copy(),
-                                        self.shapes[i].copy())
+            alike = alike[np.argsort(dist)[:width]]
+            self._comp_idx[i] = -1
+            self._comp_idx[i, :len(alike)] = alike
+            self._comp_then[i, :len(alike)] = prev_pos[alike]
+            self._own_then[i] = prev_pos[i]
+            self._shape_then[i] = self.shapes[i]
 
-    def _carry_hidden(self, pos: np.ndarray, vis: np.ndarray, prev_pos: np.ndarray) -> None:
-        """Move hidden points with the nearest of their companions that are visible now.
+    def _carry_hidden(self, pos: np.ndarray, vis: np.ndarray) -> None:
+        """Move hidden points with the first ``companions`` of their companions seen now.
 
-        Only the ``2·companions`` nearest count, and of those the first ``companions`` seen.
         Companions whose displacement since the loss disagrees with the median are left out
         (one of them may have been dragged along by the occluder); three or more give a
         similarity fit, which also turns and scales the patch shape, fewer a shift. Without
         any, a hidden point keeps its velocity.
         """
-        k = self.options.companions
-        for i in np.flatnonzero(~vis):
-            entry = self._companions.get(int(i))
-            if entry is None:
-                continue
-            alike, then, own, shape = entry
-            # Only near companions say how this part of the scene moves.
-            alive = np.flatnonzero(vis[alike[: 2 * k]])[:k]
-            if len(alive) == 0:
-                continue
-            moved = pos[alike[alive]] - then[alive]
-            median = np.median(moved, axis=0)
-            spread = np.linalg.norm(moved - median, axis=1)
-            alive = alive[spread <= 1.5 + 0.1 * np.linalg.norm(median)]
-            if len(alive) >= 3:
-                rot, shift = _similarity_fit(then[alive], pos[alike[alive]])
-                pos[i] = rot @ own + shift
-                self.shapes[i] = rot @ shape
-            else:
-                pos[i] = own + median
+        hidden = np.flatnonzero(~vis & (self._comp_idx[:, 0] >= 0))
+        if len(hidden) == 0:
+            return
+        idx = self._comp_idx[hidden]
+        valid = idx >= 0
+        safe = np.where(valid, idx, 0)
+        alive = valid & vis[safe]
+        alive &= np.cumsum(alive, axis=1) <= self.options.companions
+        rows = alive.any(axis=1)
+        if not rows.any():
+            return
+        hidden, safe, alive = hidden[rows], safe[rows], alive[rows]
+        then = self._comp_then[hidden]
+        now = pos[safe]
+        moved = np.where(alive[..., None], now - then, np.nan)
+        median = np.nanmedian(moved, axis=1)
+        spread = np.linalg.norm(moved - median[:, None], axis=2)
+        limit = 1.5 + 0.1 * np.linalg.norm(median, axis=1)
+        inl = alive & (np.nan_to_num(spread, nan=np.inf) <= limit[:, None])
+        count = inl.sum(axis=1)
+        own = self._own_then[hidden]
+        pos[hidden] = own + median
+        fit = count >= 3
+        if fit.any():
+            w = inl[fit][..., None].astype(np.float32)
+            src, dst, n = then[fit], now[fit], count[fit][:, None]
+            ms, md = (w * src).sum(1) / n, (w * dst).sum(1) / n
+            a, b = (src - ms[:, None]) * w, (dst - md[:, None]) * w
+            denom = np.maximum((a * a).sum(axis=(1, 2)), 1e-9)
+            c = (a * b).sum(axis=(1, 2)) / denom
+            s = (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]).sum(axis=1) / denom
+            rot = np.stack([np.stack([c, -s], 1), np.stack([s, c], 1)], 1).astype(np.float32)
+            rel = own[fit] - ms
+            pos[hidden[fit]] = md + np.matmul(rot, rel[:, :, None])[:, :, 0]
+            self.shapes[hidden[fit]] = np.matmul(rot, self._shape_then[hidden[fit]])
 
     def _reacquire(self, cur: PreparedFrame, pos: np.ndarray, vis: np.ndarray,
                    retry: np.ndarray) -> None:
@@ -287,14 +314,18 @@ class PointTracker:
                                   opts.min_support)
         if len(left) == 0:
             return
+        # Searching is the costly part: long-hidden points are searched every third frame.
+        hid = self.hidden_for[left]
+        left = left[self.visible[left] | (hid <= 3) | (hid % 3 == 0)]
+        if len(left) == 0:
+            return
+        templates = self.templates.warped_templates(left, self.shapes[left], self._key.fine)
         found, scores = [], []
-        just_lost = self.visible[left]
-        for i, fresh in zip(left, just_lost, strict=True):
+        for i, template in zip(left, templates, strict=True):
             # A point seen on the previous frame is searched for only close by.
-            radius = (int(opts.max_correction) + 2 if fresh else min(
+            radius = (int(opts.max_correction) + 2 if self.visible[i] else min(
                 opts.max_search_radius,
                 opts.search_radius + opts.search_growth * int(self.hidden_for[i])))
-            template = self.templates.warped_template(i, self.shapes[i], self._key.fine)
             xy, score = search(cur.fine, template, pos[i], radius)
             found.append(xy)
             scores.append(score)
@@ -329,20 +360,6 @@ def _shape_change_ok(before: np.ndarray, after: np.ndarray, limit: float = 0.1) 
     rel = np.matmul(after, np.linalg.inv(before))
     angle = np.arctan2(rel[:, 1, 0] - rel[:, 0, 1], rel[:, 0, 0] + rel[:, 1, 1])
     return (np.abs(ratio - 1.0) < limit) & (np.abs(angle) < limit)
-
-
-def _similarity_fit(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The least-squares similarity taking ``src`` to ``dst`` (both ``(K, 2)``), as a 2×2
-    rotation-scale matrix and a shift: ``dst ≈ src @ R.T + shift``."""
-    ms, md = src.mean(axis=0), dst.mean(axis=0)
-    a, b = src - ms, dst - md
-    denom = float((a * a).sum())
-    if denom < 1e-9:
-        return np.eye(2, dtype=np.float32), (md - ms).astype(np.float32)
-    c = float((a * b).sum()) / denom
-    s = float((a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]).sum()) / denom
-    rot = np.array([[c, -s], [s, c]], np.float32)
-    return rot, (md - rot @ ms).astype(np.float32)
 
 
 def track_frames(frames: Iterable[np.ndarray | PreparedFrame], key_frame: np.ndarray,
