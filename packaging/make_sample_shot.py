@@ -28,15 +28,17 @@ def main() -> None:
     clip = mw.Clip.from_frames(shot.frames, fps=24, start_timecode="01:00:00:00")
     clip.save(RESOURCES / "sample_shot.mp4", codec="h264", crf=24)
 
-    # The demo drags the first object's top edge up and to the right on frame 0.
-    ids = shot.object_ids[0]
-    ys, xs = np.nonzero(ids == 0)
+    # The demo drags the first object's top edge up and to the right on frame 0; the mask box
+    # covers everywhere that object goes in the shot.
+    ys, xs = np.nonzero(shot.object_ids[0] == 0)
     cx, top = float(xs.mean()), float(ys.min())
     handle = [cx, top + 10.0]
     target = [cx + 14.0, top - 8.0]
+    _, ys, xs = np.nonzero(shot.object_ids == 0)
     pad = 24
-    box = [float(xs.min() - pad), float(ys.min() - pad),
-           float(xs.max() - xs.min() + 2 * pad), float(ys.max() - ys.min() + 2 * pad)]
+    x0, y0 = max(0, int(xs.min()) - pad), max(0, int(ys.min()) - pad)
+    x1, y1 = min(SIZE[0], int(xs.max()) + pad), min(SIZE[1], int(ys.max()) + pad)
+    box = [float(x0), float(y0), float(x1 - x0), float(y1 - y0)]
     write_json(RESOURCES / "sample_shot.json", {
         "schema": "SampleShot.1",
         "media": "sample_shot.mp4",

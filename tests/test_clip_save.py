@@ -80,6 +80,9 @@ def test_prores_4444_and_uint16_input(tmp_path):
         assert container.streams.video[0].codec_context.pix_fmt.startswith("yuv444p1")
     back = mw.Clip.open(out)
     assert psnr(back[1], deep[1], 65535.0) > 45
+    h264 = mw.Clip.open(clip.save(tmp_path / "deep.mp4"))
+    assert h264.dtype == np.uint8
+    assert psnr(h264[1], np.rint(deep[1] / 257)) > 30
 
 
 def test_png_sequence_round_trip_is_exact(tmp_path, source_clip):
@@ -118,6 +121,20 @@ def test_png_over_an_older_longer_render(tmp_path, source_clip):
     assert len(back) == 5
     assert sorted(p.name for p in folder.iterdir() if not p.name.startswith("shot.0")) == [
         "notes.txt", "shot.mwseq.json"]
+
+
+def test_png_sequence_saved_over_itself(tmp_path, source_clip):
+    pattern = tmp_path / "seq" / "shot.%04d.png"
+    source_clip.save(pattern)
+    clip = mw.Clip.open(pattern)
+    clip[5:15].save(pattern)
+    back = mw.Clip.open(pattern)
+    assert [frame_number(f) for f in back] == list(range(5, 15))
+    assert str(back.start_timecode) == "01:00:00;05"
+    other = clip[:2].save(tmp_path / "seq" / "take2.%04d.png")
+    assert len(mw.Clip.open(other)) == 2
+    with pytest.raises(InvalidInputError, match="several image sequences"):
+        mw.Clip.open(tmp_path / "seq")
 
 
 def test_progress_reports_every_frame(tmp_path, source_clip):

@@ -53,12 +53,25 @@ def test_random_access_matches_sequential_decode(fixture, request):
     assert info["frames"] == 200 and info["fps"] == "24/1"
 
 
-@pytest.mark.parametrize("ext", ["mov", "ts", "avi", "h264"])
-def test_other_containers_are_frame_exact(media_dir, ext):
+GOP_40 = {**LONG_GOP, "g": "40", "keyint_min": "40"}
+OTHER_MEDIA = {
+    "h264.mov": {"options": GOP_40},
+    "h264.ts": {"options": GOP_40},
     # AVI and raw H.264 carry no usable presentation timestamps for B-frames; frames are then
     # numbered by decode output order.
-    path = made(media_dir, f"other.{ext}", 90, options={**LONG_GOP, "g": "40",
-                                                        "keyint_min": "40"})
+    "h264.avi": {"options": GOP_40},
+    "raw.h264": {"options": GOP_40},
+    "hevc.mkv": {"codec": "libx265", "options": {
+        "x265-params": "bframes=3:keyint=40:min-keyint=40:scenecut=0:log-level=error"}},
+    "vp9.webm": {"codec": "libvpx-vp9", "options": {"deadline": "realtime", "cpu-used": "8",
+                                                     "g": "40"}},
+    "mpeg4.mp4": {"codec": "mpeg4", "options": {"bf": "2", "g": "40"}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(OTHER_MEDIA))
+def test_other_containers_and_codecs_are_frame_exact(media_dir, name):
+    path = made(media_dir, f"other_{name}", 90, **OTHER_MEDIA[name])
     clip = mw.Clip.open(path)
     assert_random_access_exact(clip, decode_all(path), seed=1)
     assert [frame_number(f) for f in clip] == list(range(90))

@@ -19,6 +19,7 @@ from motionwright.models.hooks import (  # noqa: E402
     forward_hooks,
     modules_by_class,
     record_attention,
+    record_attention_maps,
 )
 from motionwright.models.loading import load_model  # noqa: E402
 from tiny_models import TINY_EMBED, TINY_FRAMES, tiny_model  # noqa: E402
@@ -153,3 +154,19 @@ def test_checkpointing_gives_the_same_gradients(svd_unet):
         checkpointed = grad()
     torch.testing.assert_close(checkpointed, plain, rtol=1e-5, atol=1e-7)
     assert "forward" not in vars(svd_unet.down_blocks[0].resnets[0])
+
+
+def test_attention_maps_of_temporal_self_attention(svd_unet):
+    inputs = svd_inputs(seed=4)
+    with torch.no_grad():
+        plain = run_unet(svd_unet, inputs)
+        with record_attention_maps(svd_unet, ("temporal-self", "spatial-cross"),
+                                   where=lambda s: s.block == "mid_block") as rec:
+            recorded = run_unet(svd_unet, inputs)
+    assert torch.equal(plain, recorded)
+    assert len(rec) == 2 and all("mid_block" in name for name in rec)
+    temporal = next(r for n, r in rec.items() if "temporal" in n).maps[0]
+    assert temporal.shape[1:] == (TINY_FRAMES, TINY_FRAMES)  # frame-to-frame, per pixel
+    torch.testing.assert_close(temporal.sum(-1), torch.ones(temporal.shape[:2]))
+    cross = next(r for n, r in rec.items() if "temporal" not in n).maps[0]
+    assert cross.shape[0] == TINY_FRAMES and cross.shape[-1] == 1

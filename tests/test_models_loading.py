@@ -174,11 +174,23 @@ def test_models_cache_loads_once_and_validates():
 
 def test_placement_for_generation_follows_the_policy():
     loaded = load_model("svd", tiny_model("svd"), device="cpu")
-    loaded.place(get_policy("lowvram"), "generate")
-    assert loaded.placement == ("lowvram", "generate")
+    loaded.place(get_policy("lowvram"))
+    assert loaded.placement.name == "lowvram"
     block = loaded.pipeline.unet.down_blocks[0].attentions[0].temporal_transformer_blocks[0]
     assert block._chunk_size == 1
-    loaded.place(get_policy("gpu"), "generate")
+    loaded.place(get_policy("gpu"))
     assert block._chunk_size is None
     loaded.reset_placement()
     assert loaded.placement is None
+
+
+def test_animatediff_adapter_on_the_sd15_base():
+    ModelStore().add("sd15", tiny_model("sd15"))
+    ModelStore().add("animatediff", tiny_model("motion_adapter"))
+    loaded = load_model("animatediff", device="cpu")
+    assert type(loaded.pipeline).__name__ == "AnimateDiffPipeline"
+    assert type(loaded.denoiser).__name__ == "UNetMotionModel"
+    assert loaded.layout.adapter == tiny_model("motion_adapter").resolve()
+    reports = check_model(ModelSpec("animatediff", tiny_model("motion_adapter")))
+    assert {r.name for r in reports} >= {"unet", "motion_adapter"}
+    assert all(r.status == "ok" for r in reports), reports

@@ -49,6 +49,9 @@ class Clip:
 
     def __init__(self, source: FrameSource, frames: range | None = None, *,
                  fps: Any = None, start_timecode: Any = None) -> None:
+        """A clip of ``source``'s frames ``frames`` (default: all); ``fps`` and
+        ``start_timecode`` (of source frame 0) replace the source's own when given. Prefer
+        :meth:`open`, :meth:`from_frames` and :meth:`from_source`."""
         length = _source_length(source)
         self._source = source
         self._range = range(length) if frames is None else frames

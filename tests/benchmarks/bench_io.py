@@ -144,9 +144,9 @@ def bench_random_access(path: Path, samples: int) -> None:
         backward.append(time.perf_counter() - t)
     latencies.sort()
     p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
-    print(f"\n[2] random access ( {clip.size[0]}x{clip.size[1]}, {n} frames, keyframe every "
-          f"{clip.info['keyframe_interval']} (3 B-frames), {samples} random frames, cold cache; "
-          f"Clip.open took {open_ms:.0f} ms)")
+    print(f"\n[2] random access: {clip.size[0]}x{clip.size[1]}, {n} frames, keyframe every "
+          f"{clip.info['keyframe_interval']}, 3 B-frames; {samples} random frames, cold cache "
+          f"(Clip.open took {open_ms:.0f} ms)")
     print(f"    clip[i] latency: median {1000 * statistics.median(latencies):7.1f} ms, "
           f"p95 {1000 * p95:7.1f} ms, max {1000 * latencies[-1]:7.1f} ms")
     print(f"    then clip[i+1]: median {1000 * statistics.median(forward):6.1f} ms   "

@@ -89,7 +89,8 @@ def background_points(scene: MovingObjectsScene, key: int, spacing: int = 24,
     ix, iy = np.rint(pts[:, 0]).astype(int), np.rint(pts[:, 1]).astype(int)
     vis = np.stack([scene.object_ids(t)[iy, ix] == -1 for t in range(scene.num_frames)])
     size = 2 * clearance + 1
-    near = cv2.dilate((scene.object_ids(key) >= 0).astype(np.uint8), np.ones((size, size), np.uint8))
+    covered = (scene.object_ids(key) >= 0).astype(np.uint8)
+    near = cv2.dilate(covered, np.ones((size, size), np.uint8))
     keep = vis[key] & ~vis.all(axis=0) & (near[iy, ix] == 0)
     tracks = np.broadcast_to(pts[keep], (scene.num_frames, int(keep.sum()), 2)).copy()
     return tracks.astype(np.float32), vis[:, keep]

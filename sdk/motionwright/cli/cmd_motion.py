@@ -132,12 +132,17 @@ def run_learn(args: argparse.Namespace) -> int:
         seed=args.seed, frame_range=args.range, size=args.size,
         motion_bucket_id=args.motion_bucket, memory=args.memory, progress=progress_bar())
     motion.save(output)
+    from ..models.memory import format_bytes
+
     train = motion.training or {}
     curve = train.get("loss_curve") or [float("nan")]
+    estimate = train.get("vram_estimate_bytes")
+    memory = f"memory {train.get('memory_policy')}" + (
+        f", estimated peak {format_bytes(estimate)}" if estimate else "")
     print(f"{output}: {motion.num_frames} frames x {motion.tokens_per_frame} tokens "
           f"(+{motion.tokens_per_frame} temporal), {train.get('steps')} steps in "
           f"{train.get('wall_time_s', 0):.1f} s, loss {curve[0]:.4f} -> {curve[-1]:.4f} "
-          f"[{train.get('device')}, {train.get('dtype')}, memory {train.get('memory_policy')}]")
+          f"[{train.get('device')}, {train.get('dtype')}, {memory}]")
     return 0
 
 

@@ -17,6 +17,8 @@ from .. import __version__
 from ..errors import MotionwrightError
 
 COMMANDS = [
+    "track",
+    "drag",
     "info",
     "demo",
     "render",

@@ -148,7 +148,13 @@ def sidecar_payload(pattern: SequencePattern, frames: int, first: int, fps: Frac
 
 def _images_in_folder(folder: Path) -> tuple[list[Path], dict[str, Any] | None, str]:
     sidecars = sorted(folder.glob(f"*{SIDECAR_SUFFIX}"))
-    if len(sidecars) == 1:
+    if len(sidecars) > 1:
+        patterns = [str(read_sidecar(p).get("pattern", "?")) for p in sidecars]
+        raise InvalidInputError(
+            f"folder '{folder}' holds several image sequences ({', '.join(patterns)}); open one "
+            f"by its pattern, e.g. '{folder / patterns[0]}'"
+        )
+    if sidecars:
         meta = read_sidecar(sidecars[0])
         pattern = SequencePattern.parse(folder / str(meta.get("pattern", "")))
         if pattern is not None:

@@ -3,13 +3,15 @@
 :class:`VideoSource` opens a file once to build its frame index (see
 :mod:`motionwright.io.video_index`) and to verify that the first and the last frames decode,
 so ``len()`` counts the frames that really decode. ``read(i)`` seeks to the keyframe at or
-before frame ``i``, decodes forward until frame ``i``'s timestamp and keeps a few of the frames
-decoded on the way in a small LRU cache; reading ``i + 1`` next just decodes one more frame.
-``iter_frames`` streams with its own decoder and never seeks after the first frame.
+before frame ``i``, decodes forward until frame ``i``'s timestamp (skipping frames that are
+neither referenced nor wanted) and keeps a few of the frames decoded just before ``i`` in a
+small LRU cache; reading ``i + 1`` next decodes one more frame. ``iter_frames`` streams with its
+own decoder and never seeks after the first frame.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import threading
 import warnings
@@ -33,6 +35,7 @@ from ..timecode import Timecode
 from .cache import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_FRAMES, FrameCache
 from .source import check_index
 from .video_index import (
+    TAIL_FRAMES,
     average_rate,
     build_index,
     declared_frame_count,
@@ -45,8 +48,6 @@ from .video_index import (
 
 # Frames decoded in the open-time head check; enough to see B-frame reordering.
 _HEAD_FRAMES = 16
-# Frames at the end of a file checked for a jump in timestamps (lost B-frames).
-_TAIL_FRAMES = 4
 # Keyframes tried, going backwards, when a seek lands after the one asked for.
 _SEEK_TRIES = 3
 # Decoding on from the current position beats seeking when the gap is at most this much
@@ -399,9 +400,9 @@ class VideoSource:
         step = float(seconds / index.time_base)
         start = 0
         if not anywhere:
-            if deltas.size <= _TAIL_FRAMES:
+            if deltas.size <= TAIL_FRAMES:
                 return
-            start = deltas.size - _TAIL_FRAMES
+            start = deltas.size - TAIL_FRAMES
             if np.any(np.abs(deltas[:start] - step) > 1):
                 return
         jumps = np.flatnonzero(deltas[start:] > step * 1.5)
@@ -571,12 +572,12 @@ class VideoSource:
 
     # -- facts --------------------------------------------------------------------------------
 
-    @property
-    def timestamps(self) -> list[Fraction]:
+    @functools.cached_property
+    def timestamps(self) -> tuple[Fraction, ...]:
         """Presentation time of each frame in seconds from frame 0 (exact Fractions)."""
         if self.index.ordinal:
-            return [Fraction(i) / self.fps for i in range(len(self))]
-        return self.index.seconds()
+            return tuple(Fraction(i) / self.fps for i in range(len(self)))
+        return tuple(self.index.seconds())
 
     @property
     def is_variable_rate(self) -> bool:

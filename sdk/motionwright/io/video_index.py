@@ -16,6 +16,9 @@ from typing import Any
 import av
 import numpy as np
 
+# The last frames of a file that was cut off may have lost B-frames between them.
+TAIL_FRAMES = 4
+
 _DURATION_TAG = re.compile(r"^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
 
 
@@ -157,8 +160,8 @@ def declared_frame_count(stream: Any, index: VideoIndex) -> int | None:
     """How many frames the container header says the stream has (None when it does not say).
 
     A header frame count is taken as is; a header duration is turned into frames only for a
-    stream whose frames are evenly spaced (:func:`constant_step`), since neither a variable
-    rate nor a gap lets the count be told from the length.
+    stream whose frames are evenly spaced (:func:`constant_step`, not counting the last few),
+    since a variable rate does not let the count be told from the length.
     """
     if stream.frames:
         return int(stream.frames)
@@ -171,17 +174,21 @@ def declared_frame_count(stream: Any, index: VideoIndex) -> int | None:
         if match:
             h, m, s = match.groups()
             seconds = (int(h) * 60 + int(m)) * 60 + Fraction(s)
-    step = constant_step(index)
+    # Frames lost at the cut end of a file leave a gap among the last few frames.
+    step = constant_step(index, ignore_last=TAIL_FRAMES)
     if seconds is None or seconds <= 0 or step is None:
         return None
     return round(seconds / step)
 
 
-def constant_step(index: VideoIndex) -> Fraction | None:
-    """The frame duration in seconds when every pts step is the same (within one tick)."""
-    if index.ordinal or len(index) < 3:
+def constant_step(index: VideoIndex, ignore_last: int = 0) -> Fraction | None:
+    """The frame duration in seconds when every pts step is the same (within one tick).
+
+    The steps between the last ``ignore_last`` frames are not looked at.
+    """
+    if index.ordinal or len(index) - ignore_last < 3:
         return None
-    deltas = index.deltas()
+    deltas = index.deltas()[: len(index) - 1 - ignore_last]
     typical = int(np.median(deltas))
     if typical <= 0 or np.any(np.abs(deltas - typical) > 1):
         return None

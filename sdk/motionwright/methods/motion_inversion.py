@@ -275,6 +275,7 @@ class MotionInversion:
                                              settings.noise_aug_strength, 1, device=device)
         self.latents = reference.latents.to(device)
         self.first_frame = reference.first_frame.to(device)
+        self.vram_estimate: int | None = None
 
     @contextlib.contextmanager
     def session(self) -> Iterator[None]:
@@ -373,6 +374,7 @@ class MotionInversion:
             "device": str(self.device),
             "dtype": dtype_name(self.loaded.dtype),
             "memory_policy": self.policy.name,
+            "vram_estimate_bytes": self.vram_estimate,
         }
 
 
@@ -389,33 +391,45 @@ def prepare_learning(loaded: LoadedModel, frames: np.ndarray, *, fps: float,
         raise InvalidInputError(f"fps: expected a positive frame rate, got {fps}")
     work = model_size(loaded, (frames.shape[2], frames.shape[1]), size)
     device = loaded.device
-    policy = choose_learning_policy(loaded, len(frames), work, settings.tokens_per_frame, memory)
+    policy, estimate = choose_learning_policy(loaded, len(frames), work,
+                                              settings.tokens_per_frame, memory)
     loaded.reset_placement()
     with translate_oom("encoding the reference", policy, device):
         reference = encode_reference(loaded, frames, size=work, fps=fps, settings=settings,
                                      policy=policy, device=device)
-    return MotionInversion(loaded, reference, settings, policy, device)
+    run = MotionInversion(loaded, reference, settings, policy, device)
+    run.vram_estimate = estimate
+    return run
 
 
 def choose_learning_policy(loaded: LoadedModel, frames: int, size: tuple[int, int],
-                           tokens_per_frame: int, memory: str | MemoryPolicy) -> MemoryPolicy:
-    """The memory policy for learning: as requested, or the fastest that fits the GPU."""
+                           tokens_per_frame: int, memory: str | MemoryPolicy
+                           ) -> tuple[MemoryPolicy, int | None]:
+    """The memory policy for learning (as requested, or the fastest that fits the GPU) and its
+    estimated peak bytes (None on the CPU)."""
     from ..models.device import memory_available
     from ..models.estimate import estimate_svd_learning
     from ..models.memory import ORDER, choose_policy
 
     available = memory_available(loaded.device)
     if available is None:
-        return get_policy("gpu") if memory == "auto" else get_policy(memory)
+        return (get_policy("gpu") if memory == "auto" else get_policy(memory)), None
     pipe = loaded.pipeline
     vae_scale = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
     latent = (size[1] // vae_scale, size[0] // vae_scale)
-    estimates = {name: estimate_svd_learning(
-        pipe.unet, pipe.vae, pipe.image_encoder, frames=frames, latent_hw=latent,
-        dtype=loaded.dtype, tokens_per_frame=tokens_per_frame, policy=name).peak_bytes
-        for name in ORDER}
-    return choose_policy(estimates, available[0], memory, what="learning a motion",
-                         device=str(loaded.device))
+    requested = get_policy(memory) if memory != "auto" else None
+    names = list(ORDER)
+    if requested is not None and requested.name not in names:
+        names.append(requested.name)
+    estimates = {}
+    for name in names:
+        policy = requested if requested is not None and name == requested.name else name
+        estimates[name] = estimate_svd_learning(
+            pipe.unet, pipe.vae, pipe.image_encoder, frames=frames, latent_hw=latent,
+            dtype=loaded.dtype, tokens_per_frame=tokens_per_frame, policy=policy).peak_bytes
+    chosen = choose_policy(estimates, available[0], requested or "auto",
+                           what="learning a motion", device=str(loaded.device))
+    return chosen, estimates.get(chosen.name)
 
 
 def choose_generation_policy(loaded: LoadedModel, frames: int, size: tuple[int, int],
@@ -428,9 +442,9 @@ def choose_generation_policy(loaded: LoadedModel, frames: int, size: tuple[int, 
     available = memory_available(loaded.device)
     if available is None:
         return get_policy("gpu") if memory == "auto" else get_policy(memory)
-    if memory == "auto" and loaded.placement is not None and loaded.placement[1] == "generate":
+    if memory == "auto" and loaded.placement is not None:
         # Already placed by an earlier shot: keep it (its memory is not "free" any more).
-        return get_policy(loaded.placement[0])
+        return loaded.placement
     pipe = loaded.pipeline
     vae_scale = 2 ** (len(pipe.vae.config.block_out_channels) - 1)
     latent = (size[1] // vae_scale, size[0] // vae_scale)
@@ -514,7 +528,7 @@ def generate(loaded: LoadedModel, image: np.ndarray, motion, settings: ApplySett
         cond["noise_aug_strength"])
     guided = settings.guidance[1] > 1.0
     policy = choose_generation_policy(loaded, frames, work, memory, guided)
-    loaded.place(policy, "generate")
+    loaded.place(policy)
     pipe = loaded.pipeline
     fitted = fit_frame(image, work)
     tokens = resample_frames(torch.from_numpy(np.array(motion.tokens)), frames)

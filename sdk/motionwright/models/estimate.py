@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .memory import ORDER, MemoryPolicy, get_policy
+from .memory import MemoryPolicy, get_policy
 
 
 @dataclass(frozen=True)
@@ -220,8 +220,3 @@ def estimate_svd_generation(unet, vae, image_encoder, *, frames: int,
         parts = {"unet weights + activations": unet_w + unet_act,
                  "vae weights + decode": vae_w + vae_act}
     return VramEstimate(policy.name, peak, parts)
-
-
-def estimates_by_policy(estimate: Callable[[str], VramEstimate]) -> dict[str, VramEstimate]:
-    """``estimate(policy_name)`` for every named policy, fastest first."""
-    return {name: estimate(name) for name in ORDER}

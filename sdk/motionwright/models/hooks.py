@@ -8,7 +8,8 @@ forked copy of the model:
 - :func:`attention_processors` installs processors on chosen sites (via diffusers'
   ``set_attn_processor``) for the duration of a ``with`` block and restores the previous ones;
 - :class:`RecordingProcessor` wraps a processor and records the tensors each call received
-  (query-side ``hidden_states`` and key/value-side ``context``);
+  (query-side ``hidden_states`` and key/value-side ``context``); :class:`AttentionMapRecorder`
+  records attention probabilities (temporal correlations, cross-attention maps);
 - :func:`forward_hooks` / :class:`FeatureRecorder` read (or replace) module outputs, e.g.
   UNet decoder features;
 - :func:`activation_checkpointing` recomputes chosen modules in the backward pass (wrapping the
@@ -171,6 +172,57 @@ class RecordingProcessor(ProcessorWrapper):
                                             context.detach().clone()))
         return self.call_inner(attn, hidden_states, encoder_hidden_states, attention_mask,
                                temb=temb, image_rotary_emb=image_rotary_emb, **kwargs)
+
+
+class AttentionMapRecorder(ProcessorWrapper):
+    """A processor that records attention probabilities, then runs ``inner`` unchanged.
+
+    Each call appends ``softmax(QKᵀ/√d)`` averaged over heads, ``(batch, queries, keys)``
+    float32 and detached, to :attr:`maps` (e.g. temporal self-attention correlations between
+    frames, or which cross-attention tokens each pixel reads). For 3-D token inputs (the UNet
+    blocks' usual form); the probabilities are recomputed, so record few sites at a time.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        super().__init__(inner)
+        self.maps: list[Any] = []
+
+    def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None,
+                 temb=None, image_rotary_emb=None, **kwargs):
+        import torch
+
+        if hidden_states.ndim == 3:
+            with torch.no_grad():
+                query_in = hidden_states
+                if attn.group_norm is not None:
+                    query_in = attn.group_norm(query_in.transpose(1, 2)).transpose(1, 2)
+                context = query_in if encoder_hidden_states is None else encoder_hidden_states
+                if encoder_hidden_states is not None and attn.norm_cross:
+                    context = attn.norm_encoder_hidden_states(context)
+                query = attn.head_to_batch_dim(attn.to_q(query_in))
+                key = attn.head_to_batch_dim(attn.to_k(context))
+                probs = attn.get_attention_scores(query, key, None)
+                batch = hidden_states.shape[0]
+                probs = probs.reshape(batch, attn.heads, *probs.shape[1:]).float().mean(1)
+            self.maps.append(probs)
+        return self.call_inner(attn, hidden_states, encoder_hidden_states, attention_mask,
+                               temb=temb, image_rotary_emb=image_rotary_emb, **kwargs)
+
+
+@contextlib.contextmanager
+def record_attention_maps(model, kinds: tuple[str, ...], *,
+                          where: Callable[[AttentionSite], bool] | None = None
+                          ) -> Iterator[dict[str, AttentionMapRecorder]]:
+    """Record the attention probabilities of the sites of ``kinds`` (and ``where``) while the
+    block runs; yields ``{site name: recorder}``."""
+
+    def make(site, current):
+        if where is not None and not where(site):
+            return None
+        return AttentionMapRecorder(current)
+
+    with attention_processors(model, make, kinds) as installed:
+        yield installed
 
 
 @contextlib.contextmanager

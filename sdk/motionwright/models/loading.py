@@ -70,7 +70,7 @@ class LoadedModel:
     device: Any
     dtype: Any
     identity: dict[str, Any]
-    placement: tuple[str, str] | None = field(default=None)
+    placement: MemoryPolicy | None = field(default=None)
 
     @property
     def denoiser(self):
@@ -91,27 +91,27 @@ class LoadedModel:
         self.pipeline.to("cpu")
         self.placement = None
 
-    def place(self, policy: MemoryPolicy, purpose: str = "generate") -> None:
-        """Put the pipeline on its device as ``policy`` says, for ``purpose``.
+    def place(self, policy: MemoryPolicy) -> None:
+        """Put the pipeline on its device for generating, as ``policy`` says.
 
-        ``"generate"`` uses diffusers' model or sequential CPU offload when the policy asks
-        for it; ``"learn"`` leaves placement to the learning code (everything on the CPU until
-        it moves what it needs).
+        ``offload="model"`` / ``"sequential"`` use diffusers' CPU offload hooks (accelerators
+        only); otherwise the whole pipeline moves to the device. Learning places the
+        components it needs itself (see ``methods.motion_inversion``).
         """
-        key = (policy.name, purpose)
-        if self.placement == key:
+        if self.placement == policy:
             return
         self.reset_placement()
         on_accelerator = self.device.type != "cpu"
-        if purpose == "generate":
-            if on_accelerator and policy.offload == "model":
-                self.pipeline.enable_model_cpu_offload(device=self.device)
-            elif on_accelerator and policy.offload == "sequential":
-                self.pipeline.enable_sequential_cpu_offload(device=self.device)
-            else:
-                self.pipeline.to(self.device)
-            set_forward_chunking(self.denoiser, policy.forward_chunking)
-        self.placement = key
+        if on_accelerator and policy.offload != "none":
+            self.pipeline.to("cpu")  # the offload hooks move each component in when it runs
+        if on_accelerator and policy.offload == "model":
+            self.pipeline.enable_model_cpu_offload(device=self.device)
+        elif on_accelerator and policy.offload == "sequential":
+            self.pipeline.enable_sequential_cpu_offload(device=self.device)
+        else:
+            self.pipeline.to(self.device)
+        set_forward_chunking(self.denoiser, policy.forward_chunking)
+        self.placement = policy
 
 
 def set_forward_chunking(model, enabled: bool) -> None:
@@ -272,6 +272,10 @@ def _build_pipeline(family: Family, components: dict[str, Any]) -> Any:
     return pipe
 
 
+def _has_component(family: Family, name: str) -> bool:
+    return any(c.name == name for c in family.components)
+
+
 def _is_original_sd15(state_keys: list[str]) -> bool:
     return any(k.startswith("model.diffusion_model.") for k in state_keys)
 
@@ -304,11 +308,15 @@ def load_model(family: str | Family, model: Any = None, *, device: Any = "auto",
                 identity = model_identity(fam, dict(pipe.unet.config))
                 return LoadedModel(fam, spec, layout, pipe, dev, dt, identity)
         components: dict[str, Any] = {}
+        # An AnimateDiff motion adapter sits on an SD 1.5 base: its files are sd15 components.
+        owner = FAMILIES["sd15"] if layout.adapter is not None else fam
         for name, files in layout.components.items():
+            if layout.adapter is not None and not _has_component(fam, name):
+                continue
             if name == fam.denoiser and layout.weights_file is not None:
                 components[name] = _denoiser_from_file(fam, layout, dt)
             else:
-                components[name] = _load_component(fam, files, dt)
+                components[name] = _load_component(owner, files, dt)
         if layout.adapter is not None:
             components["motion_adapter"] = _motion_adapter(layout.adapter, dt)
         pipe = _build_pipeline(fam, components)
@@ -407,8 +415,11 @@ def check_model(spec: ModelSpec) -> list[ComponentReport]:
         return [ComponentReport("files", "-", "missing" if isinstance(exc, ModelNotFoundError)
                                 else "wrong", message=str(exc))]
     reports = []
+    owner = FAMILIES["sd15"] if layout.adapter is not None else fam
     with quiet_libraries():
         for name, files in layout.components.items():
+            if layout.adapter is not None and not _has_component(fam, name):
+                continue
             try:
                 if name == fam.denoiser and layout.weights_file is not None:
                     weights = layout.weights_file
@@ -417,7 +428,7 @@ def check_model(spec: ModelSpec) -> list[ComponentReport]:
                     size = weights.stat().st_size
                 else:
                     weights = files.weights[0] if files.weights else None
-                    obj = _load_component(fam, files, None)
+                    obj = _load_component(owner, files, None)
                     size = files.size_bytes
             except (ModelMismatchError, ModelNotFoundError) as exc:
                 reports.append(ComponentReport(name, files.class_name, "error", message=str(exc)))

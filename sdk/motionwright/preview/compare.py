@@ -16,7 +16,7 @@ from ..errors import InvalidInputError
 from .overlay import draw_edit_overlay, draw_label
 
 
-class _MappedSource:
+class MappedSource:
     """A FrameSource applying ``fn(frame, index)`` to each frame of ``clip``."""
 
     def __init__(self, clip: Any, fn: Callable[[np.ndarray, int], np.ndarray],
@@ -46,12 +46,17 @@ def overlay_clip(clip: Any, edits: Any, tracks: Any = None):
             frame = draw_edit_overlay(frame, edit, index, tracks)
         return frame
 
-    return Clip.from_source(_MappedSource(clip, draw))
+    return Clip.from_source(MappedSource(clip, draw))
 
 
-def side_by_side(clip_a: Any, clip_b: Any, labels: Sequence[str] = ("source", "preview")):
+def side_by_side(clip_a: Any, clip_b: Any, labels: Sequence[str] = ("source", "preview"), *,
+                 edit: Any = None, tracks: Any = None):
     """The two clips next to each other (``clip_b`` scaled to ``clip_a``'s height), each
-    labelled, as one lazy :class:`~motionwright.Clip` with ``clip_a``'s rate and timecode."""
+    labelled, as one lazy :class:`~motionwright.Clip` with ``clip_a``'s rate and timecode.
+
+    With ``edit`` (one edit or a list), what it asks for is drawn on both halves (handles,
+    targets, paths, masks; see :func:`~motionwright.preview.overlay.draw_edit_overlay`, which
+    also receives ``tracks``)."""
     from ..clip import Clip
 
     if len(clip_a) != len(clip_b):
@@ -62,8 +67,14 @@ def side_by_side(clip_a: Any, clip_b: Any, labels: Sequence[str] = ("source", "p
     wa, ha = clip_a.size
     wb, hb = clip_b.size
     wb_scaled = max(1, round(wb * ha / hb))
+    edits = [] if edit is None else list(edit) if isinstance(edit, list | tuple) else [edit]
 
-    class _Pair(_MappedSource):
+    def decorate(frame: np.ndarray, index: int) -> np.ndarray:
+        for item in edits:
+            frame = draw_edit_overlay(frame, item, index, tracks)
+        return frame
+
+    class _Pair(MappedSource):
         def read(self, index: int) -> np.ndarray:
             a = np.array(clip_a[index])
             b = clip_b[index]
@@ -71,6 +82,10 @@ def side_by_side(clip_a: Any, clip_b: Any, labels: Sequence[str] = ("source", "p
                 b = (b >> 8).astype(np.uint8) if b.dtype == np.uint16 else b.astype(a.dtype)
             b = np.array(b) if (wb_scaled, ha) == (wb, hb) else cv2.resize(
                 b, (wb_scaled, ha), interpolation=cv2.INTER_AREA)
+            if edits:
+                a = decorate(a, index)
+                if (wb, hb) == clip_a.size:
+                    b = decorate(b, index)
             if labels[0]:
                 draw_label(a, labels[0])
             if labels[1]:

@@ -62,23 +62,23 @@ def split_foreground(points: Any, mask: Any) -> np.ndarray:
 
 
 def split_by_motion(tracks: np.ndarray, visible: np.ndarray, group: np.ndarray,
-                    centres: np.ndarray, tolerance: float = 2.0) -> np.ndarray:
+                    centres: np.ndarray, key_row: int, tolerance: float = 2.0) -> np.ndarray:
     """Foreground/background split without a mask: ``(M,)`` bool.
 
     A handle is by definition on what is dragged, so a point of its set counts as foreground
-    when it keeps its offset to the handle (index ``centres[group]`` in ``tracks``) within
-    ``tolerance`` pixels plus 10% of the handle's path length, on average over the frames where
-    both are visible. The handles themselves are always foreground.
+    when its offset to the handle (index ``centres[group]`` in ``tracks``) stays within
+    ``tolerance`` pixels plus 10% of the handle's path length of the offset on row ``key_row``,
+    on average over the frames where both are visible. The handles themselves are always
+    foreground.
     """
-    handle = tracks[:, centres[group]]
-    both = visible & visible[:, centres[group]]
-    offset = tracks - handle
-    ref = np.where(both[..., None], offset, np.nan)
-    start = np.nanmedian(ref, axis=0)
-    dev = np.linalg.norm(ref - start[None], axis=2)
-    mean_dev = np.where(both.any(axis=0), np.nanmean(np.where(both, dev, np.nan), axis=0), 0.0)
-    hand_path = np.linalg.norm(np.diff(tracks[:, centres], axis=0), axis=2)
-    hand_len = np.nansum(hand_path, axis=0)[group]
+    owner = centres[group]
+    offset = tracks - tracks[:, owner]
+    both = visible & visible[:, owner]
+    dev = np.linalg.norm(offset - offset[key_row][None], axis=2)
+    counted = np.maximum(both.sum(axis=0), 1)
+    mean_dev = np.where(both, dev, 0.0).sum(axis=0) / counted
+    steps = np.linalg.norm(np.diff(tracks[:, centres], axis=0), axis=2)
+    hand_len = np.nansum(steps, axis=0)[group]
     fg = mean_dev <= tolerance + 0.1 * hand_len
     fg[centres] = True
     return fg
@@ -242,7 +242,7 @@ def propagate_drag(clip: Any, handles: Any, targets: Any, *, mask: Any = None,
         fg = split_foreground(sets, key_mask)
         fg[centres] = True
     else:
-        fg = split_by_motion(set_tracks, set_vis, group, centres)
+        fg = split_by_motion(set_tracks, set_vis, group, centres, key_row)
     tracks = np.array(set_tracks, np.float32)
     visible = np.array(set_vis)
     bg = ~fg

@@ -195,35 +195,38 @@ class PointTracker:
         opts = self.options
         disp = pos[good] - prev_pos[good]
         k = min(opts.companions, len(good))
-        hyp_idx, hyp_start = [], []
-        for i in lost:
-            d = np.linalg.norm(prev_pos[good] - prev_pos[i], axis=1)
-            near = np.argsort(d)[:k]
-            starts = prev_pos[i] + disp[near]
-            if self.age[i] >= 2:
-                # The point's own velocity, once it has one.
-                starts = np.concatenate([(prev_pos[i] + self.velocity[i])[None], starts])
-            if len(starts) == 0:
-                continue
-            keep = [starts[0]]
-            for st in starts[1:]:
-                if min(np.linalg.norm(st - kk) for kk in keep) > 1.0:
-                    keep.append(st)
-            hyp_idx.extend([i] * len(keep))
-            hyp_start.extend(keep)
-        if not hyp_idx:
+        starts = []
+        if k:
+            dist = np.linalg.norm(prev_pos[lost][:, None, :] - prev_pos[good][None], axis=2)
+            near = np.argsort(dist, axis=1)[:, :k]
+            starts.append(prev_pos[lost][:, None, :] + disp[near])
+        # The point's own velocity, once it has one (NaN rows are dropped below).
+        vel = np.where((self.age[lost] >= 2)[:, None], prev_pos[lost] + self.velocity[lost],
+                       np.nan)
+        starts.insert(0, vel[:, None, :])
+        hyp = np.concatenate(starts, axis=1)  # (L, H, 2)
+        usable = np.isfinite(hyp).all(axis=2)
+        # Drop hypotheses within a pixel of an earlier one for the same point.
+        gap = np.linalg.norm(hyp[:, :, None, :] - hyp[:, None, :, :], axis=3)
+        earlier = np.tril(np.ones(gap.shape[1:], bool), k=-1)
+        dup = ((gap <= 1.0) & earlier[None] & usable[:, None, :]).any(axis=2)
+        take = usable & ~dup
+        if not take.any():
             return
-        idx = np.asarray(hyp_idx, np.int64)
-        start = np.asarray(hyp_start, np.float32).reshape(-1, 2)
+        rows, cols = np.nonzero(take)
+        idx = lost[rows]
+        start = hyp[rows, cols].astype(np.float32)
         res = self.templates.align(cur.fine, start, self.shapes[idx], index=idx)
         motion = np.linalg.norm(start - prev_pos[idx], axis=1)
         ok = self._fits(res, idx, start, motion) & (res.ncc >= opts.trust_ncc)
-        best: dict[int, int] = {}
-        for h in np.flatnonzero(ok):
+        if not ok.any():
+            return
+        # The best fit per point: sort passing fits by point, then by NCC descending.
+        cand = np.flatnonzero(ok)
+        order = cand[np.lexsort((-res.ncc[cand], idx[cand]))]
+        first = np.r_[True, idx[order][1:] != idx[order][:-1]]
+        for h in order[first]:
             i = int(idx[h])
-            if i not in best or res.ncc[h] > res.ncc[best[i]]:
-                best[i] = h
-        for i, h in best.items():
             pos[i] = res.positions[h]
             self.shapes[i] = res.shapes[h]
             vis[i] = True
@@ -306,7 +309,10 @@ class PointTracker:
         it change too would let a patch fit look-alike texture elsewhere.
         """
         opts = self.options
-        candidates = np.union1d(np.flatnonzero(~self.visible), retry).astype(np.int64)
+        hidden = np.flatnonzero(~self.visible)
+        # Points hidden for long are looked for every other frame.
+        hidden = hidden[(self.hidden_for[hidden] <= 6) | (self.hidden_for[hidden] % 2 == 0)]
+        candidates = np.union1d(hidden, retry).astype(np.int64)
         candidates = candidates[self._inside(pos[candidates]) & ~self._flat[candidates]]
         if len(candidates) == 0:
             return
@@ -314,9 +320,9 @@ class PointTracker:
                                   opts.min_support)
         if len(left) == 0:
             return
-        # Searching is the costly part: long-hidden points are searched every third frame.
+        # Searching is the costly part: long-hidden points are searched every fourth frame.
         hid = self.hidden_for[left]
-        left = left[self.visible[left] | (hid <= 3) | (hid % 3 == 0)]
+        left = left[self.visible[left] | (hid <= 3) | (hid % 4 == 0)]
         if len(left) == 0:
             return
         templates = self.templates.warped_templates(left, self.shapes[left], self._key.fine)
