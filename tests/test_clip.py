@@ -5,9 +5,10 @@ import pickle
 import threading
 from fractions import Fraction
 
-import motionwright as mw
 import numpy as np
 import pytest
+
+import motionwright as mw
 from clip_fixtures import frame_number, numbered_frame
 from motionwright.errors import FrameRangeError, InvalidInputError, ShapeError
 from motionwright.io.source import FrameSource

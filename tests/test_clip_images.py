@@ -6,9 +6,10 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import motionwright as mw
 import numpy as np
 import pytest
+
+import motionwright as mw
 from clip_fixtures import frame_number, numbered_frame
 from motionwright.errors import (
     CorruptFileError,

@@ -4,9 +4,10 @@ import json
 from fractions import Fraction
 
 import av
-import motionwright as mw
 import numpy as np
 import pytest
+
+import motionwright as mw
 from clip_fixtures import frame_number, numbered_frame
 from motionwright.errors import (
     Cancelled,

@@ -7,9 +7,10 @@ import warnings
 from fractions import Fraction
 
 import av
-import motionwright as mw
 import numpy as np
 import pytest
+
+import motionwright as mw
 from clip_fixtures import (
     LONG_GOP,
     decode_all,

@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 import pytest
+
 from motionwright import (
     DragEdit,
     GuidedGeneration,

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
 from motionwright import Mask, PointSet, Trajectory
 from motionwright.errors import (
     CorruptFileError,

@@ -7,6 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 import safetensors.numpy
+
 from motionwright import MotionEmbedding
 from motionwright.errors import (
     CorruptFileError,

@@ -32,7 +32,7 @@ def test_nan_is_refused_and_nothing_written(tmp_path):
 
 
 def test_read_json_errors(tmp_path):
-    with pytest.raises(MediaNotFoundError, match="nope.json"):
+    with pytest.raises(MediaNotFoundError, match=r"nope\.json"):
         read_json(tmp_path / "nope.json", "project")
     garbage = tmp_path / "g.json"
     garbage.write_bytes(b"\x00\xff not json")
@@ -44,7 +44,8 @@ def test_read_json_errors(tmp_path):
 
 
 def test_upgrade_steps_through_versions():
-    upgraders = {1: lambda p: {"schema": p["schema"], "b": p["a"]}, 2: lambda p: {**p, "c": p["b"] * 2}}
+    upgraders = {1: lambda p: {"schema": p["schema"], "b": p["a"]},
+                 2: lambda p: {**p, "c": p["b"] * 2}}
     out = upgrade({"schema": "T.1", "a": 3}, "T", 3, upgraders)
     assert out == {"schema": "T.3", "b": 3, "c": 6}
 

@@ -2,6 +2,7 @@ import json
 
 import numpy as np
 import pytest
+
 from motionwright import PointSet
 from motionwright.errors import CorruptFileError, InvalidInputError, SchemaVersionError, ShapeError
 

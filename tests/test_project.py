@@ -4,6 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
+
 from motionwright import (
     DragEdit,
     GuidedGeneration,

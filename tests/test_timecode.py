@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+
 from motionwright.errors import InvalidInputError, MissingExtraError
 from motionwright.timecode import Timecode, as_rate
 

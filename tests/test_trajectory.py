@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
 from motionwright import PointSet, Trajectory
 from motionwright.errors import (
     CorruptFileError,

@@ -27,7 +27,9 @@ def as_array(value: Any, name: str, dtype: Any, shape: tuple[int | None, ...],
     if np.dtype(dtype) == np.bool_:
         if arr.dtype != np.bool_:
             if arr.size and not np.isin(arr, (0, 1)).all():
-                raise InvalidInputError(f"{name}: expected booleans (or 0/1), got {arr.dtype} values")
+                raise InvalidInputError(
+                    f"{name}: expected booleans (or 0/1), got {arr.dtype} values"
+                )
         return arr.astype(np.bool_, copy=True)
     if np.issubdtype(np.dtype(dtype), np.floating) and not (
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
