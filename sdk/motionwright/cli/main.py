@@ -1,6 +1,8 @@
 """The ``motionwright`` command: argument parsing, dispatch and error reporting.
 
-Each command lives in its own ``cmd_<name>`` module exposing ``register(subparsers)``. A
+Each command lives in its own ``cmd_<name>`` module exposing ``register(subparsers)``. Other
+packages of the distribution (the editor's ``gui`` command) add theirs through the
+``motionwright.commands`` entry-point group, so the SDK never imports them. A
 :class:`~motionwright.errors.MotionwrightError` becomes one line on stderr and exit status 2;
 ``--debug`` shows the traceback instead.
 """
@@ -12,9 +14,10 @@ import importlib
 import sys
 import traceback
 import warnings
+from importlib.metadata import entry_points
 
 from .. import __version__
-from ..errors import MotionwrightError
+from ..errors import MissingExtraError, MotionwrightError
 
 COMMANDS = [
     "track",
@@ -39,7 +42,25 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"motionwright.cli.cmd_{name}").register(subparsers)
+    for entry in entry_points(group="motionwright.commands"):
+        try:
+            register = entry.load()
+        except ImportError as exc:  # an optional part whose extra is not installed
+            _unavailable(subparsers, entry.name, exc)
+            continue
+        register(subparsers)
     return parser
+
+
+def _unavailable(subparsers: argparse._SubParsersAction, name: str, exc: ImportError) -> None:
+    parser = subparsers.add_parser(name, help=f"(unavailable: {exc})", add_help=False)
+    parser.add_argument("rest", nargs=argparse.REMAINDER)
+
+    def run(args: argparse.Namespace) -> int:
+        raise MissingExtraError(f"the '{name}' command cannot start: {exc}; "
+                                "install the extra it needs, e.g. pip install 'motionwright[gui]'")
+
+    parser.set_defaults(func=run)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:

@@ -271,7 +271,9 @@ class MotionInversion:
         start = init_tokens(reference.embeddings, settings.tokens_per_frame, generator=gen)
         self.initial_tokens = start.clone()
         self.tokens = torch.nn.Parameter(start.to(device))
-        self.time_ids = svd_edm.add_time_ids(reference.fps, settings.motion_bucket_id,
+        # The pipeline takes an integer frame rate; learn under the same rounding.
+        self.time_ids = svd_edm.add_time_ids(max(1, round(reference.fps)),
+                                             settings.motion_bucket_id,
                                              settings.noise_aug_strength, 1, device=device)
         self.latents = reference.latents.to(device)
         self.first_frame = reference.first_frame.to(device)

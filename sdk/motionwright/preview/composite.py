@@ -70,7 +70,7 @@ def feather_alpha(region: np.ndarray, feather: float) -> np.ndarray:
 def deform_region(frame: np.ndarray, content: np.ndarray, content_valid: np.ndarray,
                   region: np.ndarray, handles: np.ndarray, targets: np.ndarray, *,
                   anchors: np.ndarray | None = None, kind: str = "rigid",
-                  feather: float = 8.0, step: int = 8) -> np.ndarray:
+                  feather: float = 8.0, step: int | None = None) -> np.ndarray:
     """Move ``content`` so its ``handles`` land on ``targets``, inside ``region`` of ``frame``.
 
     ``content`` ``(H, W, 3)`` is the image the region's new pixels come from (``frame`` itself
@@ -78,8 +78,9 @@ def deform_region(frame: np.ndarray, content: np.ndarray, content_valid: np.ndar
     bool says where that content may be used — output pixels whose source falls elsewhere (or
     off the frame) count as revealed and are filled from the surroundings outside the region.
     ``anchors`` ``(K, 2)`` are extra control points that stay where they are. The blend ramps
-    in over ``feather`` pixels inside the region's border. Returns a new frame; pixels outside
-    ``region`` are copied from ``frame`` unchanged.
+    in over ``feather`` pixels inside the region's border. The smooth MLS field is evaluated
+    every ``step`` pixels (default: 8, or coarser for large regions) and interpolated. Returns
+    a new frame; pixels outside ``region`` are copied from ``frame`` unchanged.
     """
     out = frame.copy()
     box = bounding_box(region)
@@ -91,6 +92,8 @@ def deform_region(frame: np.ndarray, content: np.ndarray, content_valid: np.ndar
     if anchors is not None and len(anchors):
         src = np.concatenate([src, anchors])
         dst = np.concatenate([dst, anchors])
+    if step is None:
+        step = int(np.clip(np.sqrt((x1 - x0) * (y1 - y0)) / 32, 8, 24))
     map_x, map_y = backward_maps(src, dst, box, kind=kind, step=step)
     warped = cv2.remap(content, map_x, map_y, interpolation=cv2.INTER_LINEAR,
                        borderMode=cv2.BORDER_REPLICATE)
@@ -104,7 +107,10 @@ def deform_region(frame: np.ndarray, content: np.ndarray, content_valid: np.ndar
     hole = reg & ~valid
     # Revealed pixels are filled from the warped content that is valid and, around the
     # region, from the frame itself (never from the frame's own pixels inside the region).
-    staged = np.where(valid[..., None], warped, base)
+    staged = warped
+    if not valid.all():
+        staged = warped.copy()
+        cv2.copyTo(base, (~valid).astype(np.uint8), staged)
     if hole.any():
         pad = 16
         px0, py0 = max(0, x0 - pad), max(0, y0 - pad)
@@ -115,10 +121,16 @@ def deform_region(frame: np.ndarray, content: np.ndarray, content_valid: np.ndar
         holes[y0 - py0:y1 - py0, x0 - px0:x1 - px0] = hole
         filled = fill_holes(ctx, holes, margin=pad)
         staged = filled[y0 - py0:y1 - py0, x0 - px0:x1 - px0]
-    alpha = feather_alpha(reg, feather)[..., None]
-    blend = base.astype(np.float32) * (1.0 - alpha) + staged.astype(np.float32) * alpha
-    if np.issubdtype(frame.dtype, np.integer):
-        blend = np.clip(np.rint(blend), 0, np.iinfo(frame.dtype).max)
-    patch = out[y0:y1, x0:x1]
-    patch[reg] = blend[reg].astype(frame.dtype)
+    alpha = feather_alpha(reg, feather)
+    if frame.dtype == np.uint8:
+        blend = cv2.blendLinear(np.ascontiguousarray(staged), np.ascontiguousarray(base), alpha,
+                                1.0 - alpha)
+    else:
+        a3 = alpha[..., None]
+        mixed = staged.astype(np.float32) * a3 + base.astype(np.float32) * (1.0 - a3)
+        top = np.iinfo(frame.dtype).max if np.issubdtype(frame.dtype, np.integer) else None
+        blend = (np.clip(np.rint(mixed), 0, top) if top is not None else mixed).astype(
+            frame.dtype)
+    # Copy only the region's pixels: everything else stays the frame's own, bit for bit.
+    cv2.copyTo(blend, reg.astype(np.uint8), out[y0:y1, x0:x1])
     return out

@@ -32,15 +32,17 @@ def mls_map(src: np.ndarray, dst: np.ndarray, points: np.ndarray, kind: str = "r
     """
     if kind not in KINDS:
         raise ValueError(f"kind: expected one of {KINDS}, got {kind!r}")
-    p = np.asarray(src, np.float64).reshape(-1, 2)
-    q = np.asarray(dst, np.float64).reshape(-1, 2)
-    v = np.asarray(points, np.float64).reshape(-1, 2)
+    p = np.asarray(src, np.float32).reshape(-1, 2)
+    q = np.asarray(dst, np.float32).reshape(-1, 2)
+    v = np.asarray(points, np.float32).reshape(-1, 2)
     if len(p) == 0:
         return v.astype(np.float32)
     if len(p) == 1:
         return (v + (q[0] - p[0])).astype(np.float32)
-    d2 = ((v[:, None, :] - p[None, :, :]) ** 2).sum(axis=2)
-    w = 1.0 / np.maximum(d2, 1e-8) ** alpha  # (G, C)
+    dx = v[:, 0:1] - p[None, :, 0]
+    dy = v[:, 1:2] - p[None, :, 1]
+    d2 = np.maximum(dx * dx + dy * dy, 1e-6)
+    w = 1.0 / d2 if alpha == 1.0 else 1.0 / d2**alpha  # (G, C)
     wsum = w.sum(axis=1)
     ps = (w @ p) / wsum[:, None]
     qs = (w @ q) / wsum[:, None]
@@ -75,6 +77,20 @@ def mls_map(src: np.ndarray, dst: np.ndarray, points: np.ndarray, kind: str = "r
     return out.astype(np.float32)
 
 
+_GRIDS: dict[tuple[int, int, int], tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _dense_grid(w: int, h: int, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """Coarse-grid coordinates of every pixel of a ``w``×``h`` box (cached per shape)."""
+    key = (w, h, step)
+    if key not in _GRIDS:
+        if len(_GRIDS) > 8:
+            _GRIDS.clear()
+        _GRIDS[key] = np.meshgrid(np.arange(w, dtype=np.float32) / step,
+                                  np.arange(h, dtype=np.float32) / step)
+    return _GRIDS[key]
+
+
 def backward_maps(handles: np.ndarray, targets: np.ndarray, box: tuple[int, int, int, int],
                   kind: str = "rigid", step: int = 8, alpha: float = 1.0
                   ) -> tuple[np.ndarray, np.ndarray]:
@@ -93,8 +109,7 @@ def backward_maps(handles: np.ndarray, targets: np.ndarray, box: tuple[int, int,
     grid = np.stack([mx.ravel(), my.ravel()], axis=1)
     mapped = mls_map(targets, handles, grid, kind, alpha).reshape(gh, gw, 2)
     # Corner-aligned bilinear interpolation: pixel (x0 + i) is coarse sample i / step.
-    cx, cy = np.meshgrid(np.arange(w, dtype=np.float32) / step,
-                         np.arange(h, dtype=np.float32) / step)
+    cx, cy = _dense_grid(w, h, step)
     dense = cv2.remap(mapped, cx, cy, interpolation=cv2.INTER_LINEAR,
                       borderMode=cv2.BORDER_REPLICATE)
     return np.ascontiguousarray(dense[..., 0]), np.ascontiguousarray(dense[..., 1])
