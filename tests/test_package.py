@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+import types
 
 import pytest
 
@@ -10,7 +11,7 @@ import motionwright as mw
 
 PUBLIC = ["Clip", "PointSet", "Trajectory", "Mask", "MotionEmbedding", "DragEdit",
           "TrajectoryEdit", "MotionTransfer", "PromptEdit", "GuidedGeneration", "Project",
-          "render", "Timecode", "CancelToken"]
+          "render", "track", "Timecode", "CancelToken"]
 
 
 def test_public_names_resolve():
@@ -18,6 +19,14 @@ def test_public_names_resolve():
         assert getattr(mw, name) is not None, name
     with pytest.raises(AttributeError):
         mw.NoSuchThing  # noqa: B018
+
+
+def test_functions_are_not_shadowed_by_submodules():
+    import motionwright.rendering
+    import motionwright.tracking  # noqa: F401
+
+    assert callable(mw.render) and not isinstance(mw.render, types.ModuleType)
+    assert callable(mw.track) and not isinstance(mw.track, types.ModuleType)
 
 
 def test_import_needs_no_heavy_extra():

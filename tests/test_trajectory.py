@@ -316,3 +316,16 @@ def test_after_effects_bad_files(tmp_path):
         save_ae_keyframes(make_traj(), tmp_path / "x.txt", 0, (10, 10))
     with pytest.raises(InvalidInputError, match="size"):
         save_ae_keyframes(make_traj(), tmp_path / "x.txt", 24, (10,))
+
+
+def test_from_path_and_flow_maps_methods():
+    traj = Trajectory.from_path([[10.0, 10.0], [30.0, 10.0]], 5, timing="uniform",
+                                anchors=[[2.0, 2.0]])
+    assert traj.num_frames == 5 and traj.num_points == 2
+    np.testing.assert_allclose(traj.tracks[:, 0, 0], [10, 15, 20, 25, 30])
+    np.testing.assert_array_equal(traj.tracks[:, 1], np.full((5, 2), 2.0))
+    maps = traj.to_flow_maps((40, 20), sigma=2.0)
+    assert maps.shape == (5, 2, 20, 40)
+    # Map t holds the move from t-1 to t at the t-1 position: 5 px right, the anchor still.
+    np.testing.assert_allclose(maps[1, :, 10, 10], [5.0, 0.0], atol=1e-5)
+    np.testing.assert_allclose(maps[1, :, 2, 2], [0.0, 0.0], atol=1e-5)

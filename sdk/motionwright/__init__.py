@@ -26,7 +26,8 @@ _EXPORTS = {
     "PromptEdit": "motionwright.edits",
     "GuidedGeneration": "motionwright.edits",
     "Project": "motionwright.project",
-    "render": "motionwright.render",
+    "render": "motionwright.rendering",
+    "track": "motionwright.tracking",
     "CancelToken": "motionwright.progress",
     "ProgressEvent": "motionwright.progress",
     "errors": "motionwright.errors",
@@ -55,6 +56,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .edits import DragEdit, GuidedGeneration, MotionTransfer, PromptEdit, TrajectoryEdit
     from .progress import CancelToken, ProgressEvent
     from .project import Project
-    from .render import render
+    from .rendering import render
     from .timecode import Timecode
+    from .tracking import track
     from .types import Mask, MotionEmbedding, PointSet, Trajectory

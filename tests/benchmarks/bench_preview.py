@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
+from photo_scene import make_scene
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import motionwright as mw  # noqa: E402
-from motionwright.edits import DragEdit  # noqa: E402
-from motionwright.preview.backend import render  # noqa: E402
-from photo_scene import make_scene  # noqa: E402
+import motionwright as mw
+from motionwright.edits import DragEdit
+from motionwright.preview.backend import render
 
 
 def main() -> None:

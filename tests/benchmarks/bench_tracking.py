@@ -24,19 +24,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
+from photo_scene import background_points, make_scene
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import motionwright as mw  # noqa: E402
-from motionwright.tracking import TrackerOptions, chained_flow_tracks, track  # noqa: E402
-from motionwright.tracking.appearance import KeyframeTemplates  # noqa: E402
-from motionwright.tracking.flow import prepare  # noqa: E402
-from photo_scene import background_points, make_scene  # noqa: E402
+import motionwright as mw
+from motionwright.tracking import TrackerOptions, chained_flow_tracks, track
+from motionwright.tracking.appearance import KeyframeTemplates
+from motionwright.tracking.flow import prepare
 
 
 def textured(frame: np.ndarray, points: np.ndarray, minimum: float = 2.0) -> np.ndarray:

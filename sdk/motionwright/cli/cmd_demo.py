@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from ..clip import Clip
     from ..preview.compare import side_by_side
     from ..project import Project
-    from ..render import render
+    from ..rendering import render
     from ..sample import sample_drag_edit, sample_shot_path
     from ..tracking import track
 

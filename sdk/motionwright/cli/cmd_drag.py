@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..clip import Clip
     from ..edits import DragEdit
     from ..errors import FrameRangeError, InvalidInputError
-    from ..render import render
+    from ..rendering import render
     from ..types import Mask, PointSet
 
     if len(args.handle) != len(args.target):

@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from ..clip import Clip
     from ..errors import InvalidInputError
     from ..project import Project
-    from ..render import render
+    from ..rendering import render
 
     project = Project.load(args.project, check_media=True)
     refs = [ref for ref in project.clips if project.edits.get(ref.id)]

@@ -181,6 +181,30 @@ class Trajectory:
         sx, sy = check_scale(sx, sy)
         return Trajectory(scale_xy(self._tracks, sx, sy), self._visible, self._start, self._ids)
 
+    @classmethod
+    def from_path(cls, polyline: Any, num_frames: int, *, timing: Any = "uniform",
+                  anchors: Any = None, start_frame: int = 0) -> Trajectory:
+        """A trajectory that follows a drawn ``polyline`` ``(M, 2)`` over ``num_frames`` frames.
+
+        ``timing`` is ``"uniform"`` (constant speed), ``"ease"`` (ease in/out), ``"drawn"`` (by
+        the spacing of the drawn points) or a callable mapping ``(T,)`` times in [0, 1] to path
+        fractions. ``anchors`` ``(K, 2)`` adds static tracks that hold still. See
+        :func:`motionwright.path.trajectory_from_path`.
+        """
+        from ..path import trajectory_from_path
+
+        return trajectory_from_path(polyline, num_frames, timing=timing, anchors=anchors,
+                                    start_frame=start_frame)
+
+    def to_flow_maps(self, size: Any, sigma: float = 10.0, *, frame_size: Any = None) -> np.ndarray:
+        """ReVideo's motion condition: per-frame displacement maps ``(T, 2, H, W)`` float32 at
+        ``size`` (W, H), each relative to the previous frame and Gaussian-spread with ``sigma``
+        output pixels. See :func:`motionwright.flowmaps.trajectory_to_flow_maps`.
+        """
+        from ..flowmaps import trajectory_to_flow_maps
+
+        return trajectory_to_flow_maps(self, size, sigma, frame_size=frame_size)
+
     # -- persistence ------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict labelled ``"Trajectory.1"``.

@@ -1,0 +1,358 @@
+"""The viewer: the current frame fit to the widget, zoom and pan, overlays, tool input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtWidgets import QWidget
+
+import motionwright as mw
+
+from ..model.editor import EditorModel
+from ..model.frames import FrameLoader
+from ..model.geometry import ViewTransform
+from ..model.tools import ToolController, edit_points
+from .bridge import to_qimage
+
+HANDLE = QColor(255, 200, 40)
+TARGET = QColor(60, 220, 255)
+TRACK = QColor(90, 255, 120)
+LOST = QColor(255, 70, 70)
+MASK = QColor(255, 60, 160, 90)
+SELECTED = QColor(255, 255, 255)
+
+
+def mask_image(mask: np.ndarray, colour: QColor) -> QImage:
+    """An ARGB32 image, ``colour`` where ``mask`` (H, W) bool is set, transparent elsewhere."""
+    h, w = mask.shape
+    rgba = np.zeros((h, w, 4), np.uint8)
+    rgba[mask] = (colour.blue(), colour.green(), colour.red(), colour.alpha())
+    return QImage(rgba.data, w, h, 4 * w, QImage.Format.Format_ARGB32).copy()
+
+
+class Viewer(QWidget):
+    """Shows the model's current frame (or its live preview) with edits and drafts drawn in
+    frame coordinates; mouse input goes to a :class:`ToolController`.
+
+    ``shown`` is ``(source key, frame index)`` of the frame on screen; ``exact_frame_shown``
+    is emitted with the index whenever the playhead's exact frame reaches the screen.
+    """
+
+    exact_frame_shown = Signal(int)
+
+    def __init__(self, model: EditorModel, loader: FrameLoader,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self.loader = loader
+        self.tools = ToolController(model)
+        self.zoom = 1.0
+        self.pan = (0.0, 0.0)
+        self.image: QImage | None = None
+        self.shown: tuple[Any, int] | None = None
+        self._mask_cache: dict[int, QImage] = {}
+        self._panning: tuple[float, float, tuple[float, float]] | None = None
+        self.setMinimumSize(320, 200)
+        self.setMouseTracking(False)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAcceptDrops(True)
+        self.setAutoFillBackground(False)
+        for sig in (model.edits_changed, model.draft_changed, model.selection_changed,
+                    model.tracks_changed, model.tool_changed):
+            sig.connect(self.update)
+        self.tools.changed.connect(self.update)
+        model.playhead_changed.connect(self.request_frame)
+        model.clip_changed.connect(self._on_clip)
+        model.preview_changed.connect(self.request_frame)
+        loader.frame_ready.connect(self._on_frame)
+        self.request_frame()
+
+    # -- frames --------------------------------------------------------------------------------
+    def source(self) -> tuple[Any, Any]:
+        """``(cache key, clip)`` of what the viewer shows: the live preview when enabled and
+        ready, else the clip."""
+        m = self.model
+        if m.preview_enabled and m.preview_clip is not None:
+            return ("preview", id(m.clip), m.preview_version), m.preview_clip
+        return ("clip", id(m.clip)), m.clip
+
+    def _on_clip(self) -> None:
+        self.image, self.shown, self.zoom, self.pan = None, None, 1.0, (0.0, 0.0)
+        self.request_frame()
+
+    def request_frame(self) -> None:
+        """Show the nearest cached frame now and ask the loader for the exact one."""
+        if self.model.clip is None:
+            self.update()
+            return
+        key, source = self.source()
+        index = self.model.playhead
+        hit = self.loader.request(key, source, index)
+        if hit is not None:
+            self._show(key, hit[0], hit[1])
+        elif self.shown is not None and self.shown[0] != key:
+            fallback = self.loader.cache.nearest(("clip", id(self.model.clip)), index)
+            if fallback is not None:
+                self._show(("clip", id(self.model.clip)), fallback[0], fallback[1])
+
+    def _on_frame(self, key: Any, index: int, frame: np.ndarray) -> None:
+        if self.model.clip is None:
+            return
+        if key == self.source()[0] and index == self.model.playhead:
+            self._show(key, index, frame)
+
+    def _show(self, key: Any, index: int, frame: np.ndarray) -> None:
+        self.image = to_qimage(frame)
+        self.shown = (key, index)
+        self.update()
+        if index == self.model.playhead and key == self.source()[0]:
+            self.exact_frame_shown.emit(index)
+
+    @property
+    def exact(self) -> bool:
+        """Whether the frame on screen is the playhead's frame of the current source."""
+        return self.shown == (self.source()[0], self.model.playhead)
+
+    # -- geometry ------------------------------------------------------------------------------
+    @property
+    def transform(self) -> ViewTransform:
+        """The current frame↔widget mapping."""
+        size = self.model.clip.size if self.model.clip is not None else (1, 1)
+        return ViewTransform(size, (self.width(), self.height()), self.zoom, self.pan)
+
+    def set_zoom(self, zoom: float, about: tuple[float, float] | None = None) -> None:
+        """Zoom to ``zoom`` (1 = fit) keeping the widget point ``about`` (default centre)
+        fixed."""
+        wx, wy = about if about is not None else (self.width() / 2, self.height() / 2)
+        t = self.transform.zoomed_at(zoom / self.zoom, wx, wy)
+        self.zoom, self.pan = t.zoom, t.pan
+        self.update()
+
+    def fit(self) -> None:
+        """Back to fit-to-window."""
+        self.zoom, self.pan = 1.0, (0.0, 0.0)
+        self.update()
+
+    def _pick_radius(self) -> float:
+        return 8.0 / self.transform.scale
+
+    # -- input ---------------------------------------------------------------------------------
+    def _frame_pos(self, event: Any) -> tuple[float, float]:
+        p = event.position()
+        return self.transform.to_frame(p.x(), p.y())
+
+    def mousePressEvent(self, event: Any) -> None:
+        if event.button() == Qt.MouseButton.MiddleButton or (
+                event.button() == Qt.MouseButton.LeftButton
+                and event.modifiers() & Qt.KeyboardModifier.ControlModifier):
+            p = event.position()
+            self._panning = (p.x(), p.y(), self.pan)
+            return
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        x, y = self._frame_pos(event)
+        mods = event.modifiers()
+        self._guard(self.tools.press, x, y,
+                    shift=bool(mods & Qt.KeyboardModifier.ShiftModifier),
+                    alt=bool(mods & Qt.KeyboardModifier.AltModifier),
+                    pick_radius=self._pick_radius())
+
+    def mouseMoveEvent(self, event: Any) -> None:
+        if self._panning is not None:
+            p = event.position()
+            x0, y0, pan = self._panning
+            self.pan = (pan[0] + p.x() - x0, pan[1] + p.y() - y0)
+            self.update()
+            return
+        self.tools.move(*self._frame_pos(event))
+
+    def mouseReleaseEvent(self, event: Any) -> None:
+        if self._panning is not None:
+            self._panning = None
+            return
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._guard(self.tools.release, *self._frame_pos(event))
+
+    def mouseDoubleClickEvent(self, event: Any) -> None:
+        self._guard(self.tools.double_click, *self._frame_pos(event))
+
+    def wheelEvent(self, event: Any) -> None:
+        steps = event.angleDelta().y() / 120.0
+        p = event.position()
+        self.set_zoom(self.zoom * (1.25 ** steps), (p.x(), p.y()))
+
+    def keyPressEvent(self, event: Any) -> None:
+        names = {Qt.Key.Key_Return: "Enter", Qt.Key.Key_Enter: "Enter",
+                 Qt.Key.Key_Escape: "Escape"}
+        if event.key() in names and self._guard(self.tools.key, names[event.key()]):
+            return
+        super().keyPressEvent(event)
+
+    def _guard(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except mw.errors.MotionwrightError as exc:
+            self.tools.cancel()
+            self.model.message.emit(str(exc))
+            return None
+
+    def dragEnterEvent(self, event: Any) -> None:
+        if motion_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:
+        for path in motion_paths(event.mimeData()):
+            self._guard(self.model.apply_motion, path)
+        event.acceptProposedAction()
+
+    # -- drawing -------------------------------------------------------------------------------
+    def paintEvent(self, event: Any) -> None:
+        p = QPainter(self)
+        p.fillRect(self.rect(), QColor(24, 24, 28))
+        m = self.model
+        if m.clip is None:
+            p.setPen(QColor(150, 150, 150))
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter,
+                       "Open a clip or project (File ▸ Open, or drop it here)")
+            return
+        t = self.transform
+        ox, oy = t.origin
+        w, h = m.clip.size
+        rect = QRectF(ox, oy, w * t.scale, h * t.scale)
+        if self.image is not None:
+            p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, t.scale < 1.0)
+            p.drawImage(rect, self.image)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self._draw_masks(p, rect)
+        self._draw_edits(p, t)
+        self._draw_drafts(p, t)
+        self._draw_tracks(p, t)
+        self._draw_gesture(p, t)
+        p.end()
+
+    def _mask(self, mask: Any, colour: QColor) -> QImage | None:
+        try:
+            data = mask.at(self.model.playhead)
+        except mw.errors.MotionwrightError:
+            return None
+        key = (id(mask), self.model.playhead if not mask.is_static else -1, colour.rgba())
+        img = self._mask_cache.get(key)
+        if img is None:
+            if len(self._mask_cache) > 64:
+                self._mask_cache.clear()
+            img = self._mask_cache[key] = mask_image(np.asarray(data), colour)
+        return img
+
+    def _draw_masks(self, p: QPainter, rect: QRectF) -> None:
+        m = self.model
+        masks = []
+        for i, edit in enumerate(m.edits):
+            mask = edit.mask if isinstance(edit, mw.DragEdit) else (
+                edit.region if isinstance(edit, mw.TrajectoryEdit) else None)
+            if mask is not None:
+                alpha = 110 if i == m.selection else 60
+                masks.append((mask, QColor(MASK.red(), MASK.green(), MASK.blue(), alpha)))
+        if m.draft_mask is not None:
+            masks.append((m.draft_mask, QColor(120, 120, 255, 100)))
+        for mask, colour in masks:
+            img = self._mask(mask, colour)
+            if img is not None:
+                p.drawImage(rect, img)
+
+    def _dot(self, p: QPainter, t: ViewTransform, xy: Any, colour: QColor,
+             radius: float = 5.0, selected: bool = False) -> None:
+        wx, wy = t.to_widget(float(xy[0]), float(xy[1]))
+        p.setPen(QPen(SELECTED if selected else QColor(0, 0, 0), 2 if selected else 1))
+        p.setBrush(colour)
+        p.drawEllipse(QPointF(wx, wy), radius, radius)
+
+    def _arrow(self, p: QPainter, t: ViewTransform, a: Any, b: Any, colour: QColor) -> None:
+        ax, ay = t.to_widget(float(a[0]), float(a[1]))
+        bx, by = t.to_widget(float(b[0]), float(b[1]))
+        p.setPen(QPen(colour, 2))
+        p.drawLine(QPointF(ax, ay), QPointF(bx, by))
+        d = np.array([bx - ax, by - ay])
+        n = np.hypot(*d)
+        if n > 1:
+            d = d / n * 10
+            left = (bx - d[0] - d[1] * 0.5, by - d[1] + d[0] * 0.5)
+            right = (bx - d[0] + d[1] * 0.5, by - d[1] - d[0] * 0.5)
+            p.setBrush(colour)
+            p.drawPolygon(QPolygonF([QPointF(bx, by), QPointF(*left), QPointF(*right)]))
+
+    def _draw_edits(self, p: QPainter, t: ViewTransform) -> None:
+        m = self.model
+        for i, edit in enumerate(m.edits):
+            sel = i == m.selection
+            if isinstance(edit, mw.DragEdit) and edit.frame == m.playhead:
+                for j, (a, b) in enumerate(zip(edit.handles.points, edit.targets.points,
+                                               strict=True)):
+                    self._arrow(p, t, a, b, HANDLE)
+                    self._dot(p, t, a, HANDLE, selected=sel and m.selected_point == j)
+                    self._dot(p, t, b, TARGET, 4, selected=sel and m.selected_point == j)
+            elif isinstance(edit, mw.TrajectoryEdit):
+                tr = edit.trajectories
+                for k in range(tr.num_points):
+                    path = QPainterPath()
+                    for r, (x, y) in enumerate(tr.tracks[:, k]):
+                        wx, wy = t.to_widget(float(x), float(y))
+                        (path.moveTo if r == 0 else path.lineTo)(wx, wy)
+                    p.setPen(QPen(TARGET if sel else QColor(60, 180, 220), 2))
+                    p.setBrush(Qt.BrushStyle.NoBrush)
+                    p.drawPath(path)
+                for kind, pts in edit_points(edit, m.playhead):
+                    del kind
+                    for k, xy in enumerate(pts):
+                        self._dot(p, t, xy, TARGET, 4,
+                                  selected=sel and m.selected_point == k)
+
+    def _draw_drafts(self, p: QPainter, t: ViewTransform) -> None:
+        m = self.model
+        for xy in m.anchors:
+            wx, wy = t.to_widget(*xy)
+            p.setPen(QPen(QColor(255, 255, 255), 2))
+            p.setBrush(QColor(120, 120, 120))
+            p.drawRect(QRectF(wx - 4, wy - 4, 8, 8))
+        if m.track_frame == m.playhead:
+            for xy in m.track_points:
+                self._dot(p, t, xy, TRACK, 4)
+
+    def _draw_tracks(self, p: QPainter, t: ViewTransform) -> None:
+        tr = self.model.tracks
+        f = self.model.playhead
+        if tr is None or not tr.start_frame <= f < tr.end_frame:
+            return
+        row = f - tr.start_frame
+        for k in range(tr.num_points):
+            x, y = tr.tracks[row, k]
+            if not np.isfinite(x) or not np.isfinite(y):
+                continue
+            if tr.visible[row, k]:
+                self._dot(p, t, (x, y), TRACK, 4)
+            else:
+                wx, wy = t.to_widget(float(x), float(y))
+                p.setPen(QPen(LOST, 2))
+                p.drawLine(QPointF(wx - 5, wy - 5), QPointF(wx + 5, wy + 5))
+                p.drawLine(QPointF(wx - 5, wy + 5), QPointF(wx + 5, wy - 5))
+
+    def _draw_gesture(self, p: QPainter, t: ViewTransform) -> None:
+        g = self.tools
+        if g.line is not None:
+            self._arrow(p, t, g.line[0], g.line[1], HANDLE)
+        pts = g.polygon or g.stroke
+        if pts:
+            poly = QPolygonF([QPointF(*t.to_widget(*xy)) for xy in pts])
+            p.setPen(QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPolyline(poly)
+        if g.moving is not None:
+            self._arrow(p, t, g.moving[3], g.moving[4], SELECTED)
+
+
+def motion_paths(mime: Any) -> list[str]:
+    """``.motion`` file paths carried by drag-and-drop data."""
+    return [u.toLocalFile() for u in mime.urls() if u.toLocalFile().endswith(".motion")] \
+        if mime.hasUrls() else []

@@ -1,0 +1,392 @@
+"""The main window: viewer, timeline, panels, menus, shortcuts, playback and status bar."""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from typing import Any
+
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDockWidget,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QSplitter,
+    QTabWidget,
+    QTextBrowser,
+    QVBoxLayout,
+)
+
+import motionwright as mw
+
+from ..model import settings
+from ..model.editor import EditorModel, sam_available
+from ..model.explain import explain
+from ..model.frames import FrameLoader
+from ..model.jobs import FAILED, Job
+from .compare import CompareView
+from .panels import Inspector, JobsPanel, LibraryPanel
+from .timeline import Timeline
+from .viewer import Viewer
+
+TOOL_LABELS = [("select", "Select", "V"), ("drag", "Drag pair", "D"),
+               ("points", "Points", "P"), ("polygon", "Polygon mask", "G"),
+               ("brush", "Brush mask", "B"), ("pen", "Trajectory pen", "T"),
+               ("sam", "SAM clicks", "")]
+AUTOSAVE_MS = 2000
+
+
+class MainWindow(QMainWindow):
+    """The editor window around an :class:`EditorModel` (whose dispatcher must run on the UI
+    thread, e.g. a :class:`~motionwright_gui.qt.bridge.UiDispatcher`)."""
+
+    def __init__(self, model: EditorModel, loader: FrameLoader | None = None) -> None:
+        super().__init__()
+        self.model = model
+        self.loader = loader or FrameLoader(dispatcher=model.dispatcher)
+        self.viewer = Viewer(model, self.loader)
+        self.timeline = Timeline(model)
+        self.compare = CompareView(model)
+        self.inspector = Inspector(model)
+        self.library = LibraryPanel(model)
+        self.jobs_panel = JobsPanel(model)
+        self.speed = 0
+        self._play_clock = QElapsedTimer()
+        self._play_from = 0
+        self.play_timer = QTimer(self)
+        self.play_timer.timeout.connect(self._tick)
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setSingleShot(True)
+        self.autosave_timer.timeout.connect(self._autosave)
+        self.actions_by_name: dict[str, QAction] = {}
+        self._build_layout()
+        self._build_actions()
+        self._build_status()
+        self.setAcceptDrops(True)
+        model.document_changed.connect(self._on_document)
+        model.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        model.jobs.changed.connect(self._on_job)
+        model.result_ready.connect(lambda *_: self.center_tabs.setCurrentWidget(self.compare))
+        for sig in (model.playhead_changed, model.clip_changed, model.preview_changed):
+            sig.connect(self._update_status)
+        model.clip_changed.connect(self._on_clip)
+        self._on_document()
+        self._update_status()
+
+    # -- construction --------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        self.center_tabs = QTabWidget()
+        self.center_tabs.addTab(self.viewer, "Viewer")
+        self.center_tabs.addTab(self.compare, "A/B compare")
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.center_tabs)
+        split.addWidget(self.timeline)
+        split.setStretchFactor(0, 5)
+        split.setStretchFactor(1, 1)
+        split.setSizes([800, 140])
+        self.setCentralWidget(split)
+        side = QTabWidget()
+        side.addTab(self.inspector, "Inspector")
+        side.addTab(self.library, "Motions")
+        side.addTab(self.jobs_panel, "Render queue")
+        self.side_tabs = side
+        dock = QDockWidget("Panels", self)
+        dock.setWidget(side)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.NoDockWidgetFeatures)
+        dock.setMinimumWidth(320)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+
+    def _action(self, name: str, text: str, slot: Any, shortcut: Any = None,
+                menu: Any = None, checkable: bool = False) -> QAction:
+        act = QAction(text, self)
+        if shortcut:
+            keys = shortcut if isinstance(shortcut, list) else [shortcut]
+            act.setShortcuts([QKeySequence(k) for k in keys])
+        act.setCheckable(checkable)
+        act.triggered.connect(lambda checked=False: self._guard(slot, checked)
+                              if checkable else self._guard(slot))
+        self.addAction(act)
+        if menu is not None:
+            menu.addAction(act)
+        self.actions_by_name[name] = act
+        return act
+
+    def _build_actions(self) -> None:
+        m, bar = self.model, self.menuBar()
+        f = bar.addMenu("&File")
+        self._action("open", "&Open…", self.open_dialog, QKeySequence.StandardKey.Open, f)
+        self.recent_menu = f.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self._action("save", "&Save", self.save, QKeySequence.StandardKey.Save, f)
+        self._action("save_as", "Save &As…", self.save_as, "Ctrl+Shift+S", f)
+        f.addSeparator()
+        self._action("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit, f)
+        e = bar.addMenu("&Edit")
+        self.undo_action = self._action("undo", "&Undo", m.undo.undo, "Ctrl+Z", e)
+        self.redo_action = self._action("redo", "&Redo", m.undo.redo,
+                                        ["Ctrl+Shift+Z", "Ctrl+Y"], e)
+        self._action("delete", "&Delete edit", lambda: m.remove_edit(),
+                     [QKeySequence.StandardKey.Delete, "Backspace"], e)
+        self._action("clear_drafts", "Clear draft mask/anchors/points", m.clear_drafts, None, e)
+        v = bar.addMenu("&View")
+        self._action("fit", "&Fit", self.viewer.fit, "F", v)
+        self._action("zoom_in", "Zoom &in", lambda: self.viewer.set_zoom(self.viewer.zoom * 1.25),
+                     "=", v)
+        self._action("zoom_out", "Zoom &out",
+                     lambda: self.viewer.set_zoom(self.viewer.zoom / 1.25), "-", v)
+        self.preview_action = self._action("preview", "Live &preview", m.set_preview_enabled,
+                                           "Ctrl+P", v, checkable=True)
+        p = bar.addMenu("&Playback")
+        self._action("play", "Play/Pause", self.toggle_play, "Space", p)
+        self._action("reverse", "Shuttle back (J)", lambda: self.shuttle(-1), "J", p)
+        self._action("stop", "Stop (K)", lambda: self.set_speed(0), "K", p)
+        self._action("forward", "Shuttle forward (L)", lambda: self.shuttle(1), "L", p)
+        self._action("prev", "Previous frame", lambda: self._step(-1), "Left", p)
+        self._action("next", "Next frame", lambda: self._step(1), "Right", p)
+        self._action("home", "First frame", lambda: m.set_playhead(0), "Home", p)
+        self._action("end", "Last frame", lambda: m.set_playhead(m.num_frames - 1), "End", p)
+        self._action("mark_in", "Set in", lambda: m.set_in(), "I", p)
+        self._action("mark_out", "Set out", lambda: m.set_out(), "O", p)
+        c = bar.addMenu("&Clip")
+        self._action("track", "&Track points", m.track, "Ctrl+T", c)
+        self._action("render_preview", "Render (&preview)", lambda: m.render("preview"), None, c)
+        self._action("render_diffusion", "Render (&diffusion)", lambda: m.render("diffusion"),
+                     "Ctrl+R", c)
+        self._action("learn", "&Learn motion from in/out", m.learn_motion, None, c)
+        h = bar.addMenu("&Help")
+        self._action("help", "&Keyboard shortcuts", self.show_help, "F1", h)
+        tools_bar = self.addToolBar("Tools")
+        group = QActionGroup(self)
+        self.tool_actions: dict[str, QAction] = {}
+        for name, text, key in TOOL_LABELS:
+            act = QAction(text, self)
+            act.setCheckable(True)
+            if key:
+                act.setShortcut(QKeySequence(key))
+            act.triggered.connect(lambda _=False, n=name: self._guard(m.set_tool, n))
+            group.addAction(act)
+            tools_bar.addAction(act)
+            self.addAction(act)
+            self.tool_actions[name] = act
+        sam = self.tool_actions["sam"]
+        if not sam_available():
+            sam.setEnabled(False)
+            sam.setToolTip("SAM clicks need the `sam` model family: pip install "
+                           "'motionwright[sam]' and motionwright models add sam PATH. "
+                           "Use the polygon or brush tool meanwhile.")
+        tools_bar.addSeparator()
+        for name in ("track", "preview", "render_preview", "render_diffusion"):
+            tools_bar.addAction(self.actions_by_name[name])
+        m.tool_changed.connect(self._sync_tool)
+        self._sync_tool()
+
+    def _build_status(self) -> None:
+        self.status_frame = QLabel()
+        self.status_timecode = QLabel()
+        self.status_size = QLabel()
+        self.status_backend = QLabel()
+        for w in (self.status_frame, self.status_timecode, self.status_size,
+                  self.status_backend):
+            self.statusBar().addPermanentWidget(w)
+
+    # -- state -> view -------------------------------------------------------------------------
+    def _sync_tool(self) -> None:
+        act = self.tool_actions.get(self.model.tool)
+        if act is not None:
+            act.setChecked(True)
+
+    def _update_status(self) -> None:
+        m = self.model
+        if m.clip is None:
+            self.status_frame.setText("no clip")
+            return
+        self.status_frame.setText(f"frame {m.playhead} / {m.num_frames - 1}")
+        self.status_timecode.setText(m.timecode())
+        w, h = m.clip.size
+        self.status_size.setText(f"{w}×{h} @ {float(m.clip.fps):.3g} fps")
+        live = " (live)" if m.preview_enabled else ""
+        self.status_backend.setText(f"backend: {m.backend}{live}")
+
+    def _on_document(self) -> None:
+        self.setWindowTitle(f"{self.model.title} — Motionwright")
+        self.undo_action.setEnabled(self.model.undo.can_undo)
+        self.redo_action.setEnabled(self.model.undo.can_redo)
+        self.undo_action.setText(f"&Undo {self.model.undo.undo_text}".rstrip())
+        self.redo_action.setText(f"&Redo {self.model.undo.redo_text}".rstrip())
+        if self.model.dirty:
+            self.autosave_timer.start(AUTOSAVE_MS)
+
+    def _on_clip(self) -> None:
+        self.set_speed(0)
+        self.compare.result = None
+
+    def _on_job(self, job: Job) -> None:
+        if job.state == FAILED and job.error is not None:
+            self.statusBar().showMessage(job.error.text().replace("\n", " — "), 15000)
+            self.side_tabs.setCurrentWidget(self.jobs_panel)
+        elif job.kind in ("render", "learn") and job.active:
+            self.side_tabs.setCurrentWidget(self.jobs_panel)
+
+    def _autosave(self) -> None:
+        try:
+            self.model.autosave()
+        except (mw.errors.MotionwrightError, OSError) as exc:
+            self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+
+    def _guard(self, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except (mw.errors.MotionwrightError, OSError, ImportError) as exc:
+            self.statusBar().showMessage(explain(exc).text().replace("\n", " — "), 15000)
+            return None
+
+    # -- playback ------------------------------------------------------------------------------
+    def set_speed(self, speed: int) -> None:
+        """Play at ``speed`` × the clip's fps (negative = backwards, 0 = stop)."""
+        self.speed = speed
+        if speed == 0 or self.model.clip is None:
+            self.speed = 0
+            self.play_timer.stop()
+            return
+        self._play_from = self.model.playhead
+        self._play_clock.start()
+        interval = max(5, int(500 / (float(self.model.clip.fps) * abs(speed))))
+        self.play_timer.start(interval)
+
+    def toggle_play(self) -> None:
+        """Space: play forward at 1× or stop."""
+        if self.speed == 0 and self.model.playhead >= self.model.num_frames - 1:
+            self.model.set_playhead(0)
+        self.set_speed(0 if self.speed else 1)
+
+    def shuttle(self, direction: int) -> None:
+        """J/L: start in ``direction`` or double the speed that way (up to 8×)."""
+        if self.speed * direction > 0:
+            self.set_speed(min(abs(self.speed) * 2, 8) * direction)
+        else:
+            self.set_speed(direction)
+
+    def _step(self, n: int) -> None:
+        self.set_speed(0)
+        self.model.step(n)
+
+    def _tick(self) -> None:
+        m = self.model
+        elapsed = self._play_clock.elapsed() / 1000.0
+        target = self._play_from + math.floor(elapsed * float(m.clip.fps) * self.speed)
+        landed = m.set_playhead(target)
+        if landed != target:
+            self.set_speed(0)
+
+    # -- files ---------------------------------------------------------------------------------
+    def open_path(self, path: str | os.PathLike) -> bool:
+        """Open a clip or project; errors go to the status bar. True on success."""
+        try:
+            self.model.open(path)
+        except (mw.errors.MotionwrightError, OSError) as exc:
+            self.statusBar().showMessage(explain(exc).text().replace("\n", " — "), 15000)
+            return False
+        settings.add_recent(path)
+        return True
+
+    def open_dialog(self) -> None:
+        """File ▸ Open."""
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open clip or project", "",
+            "Clips and projects (*.mwproj *.mp4 *.mov *.mkv *.avi *.mxf *.png *.exr *.tif);;"
+            "All files (*)")
+        if path:
+            self.open_path(path)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in settings.recent_files():
+            act = self.recent_menu.addAction(path)
+            act.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def save(self) -> None:
+        """File ▸ Save (asks for a path the first time)."""
+        if self.model.project.path is None:
+            self.save_as()
+        else:
+            self._guard(self.model.save)
+
+    def save_as(self, path: str | None = None) -> None:
+        """File ▸ Save As."""
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Save project", "",
+                                                  "Motionwright project (*.mwproj)")
+        if path:
+            if not path.endswith(".mwproj"):
+                path += ".mwproj"
+            if self._guard(self.model.save, path) is not None:
+                settings.add_recent(path)
+
+    def dragEnterEvent(self, event: Any) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: Any) -> None:
+        for url in event.mimeData().urls():
+            path = url.toLocalFile()
+            if path.endswith(".motion"):
+                self._guard(self.model.apply_motion, path)
+            elif path:
+                self.open_path(path)
+                break
+
+    # -- help and lifetime ---------------------------------------------------------------------
+    def shortcut_table(self) -> list[tuple[str, str]]:
+        """(action, keys) for every action with a shortcut."""
+        rows = []
+        for act in [*self.actions_by_name.values(), *self.tool_actions.values()]:
+            keys = ", ".join(k.toString() for k in act.shortcuts())
+            if keys:
+                rows.append((act.text().replace("&", ""), keys))
+        rows.append(("Pan", "Middle drag or Ctrl+drag"))
+        rows.append(("Zoom about the pointer", "Mouse wheel"))
+        rows.append(("Trajectory pen: static anchor", "Shift+click"))
+        rows.append(("Brush: erase", "Alt+drag"))
+        rows.append(("Polygon: close", "Enter, double click or click the first vertex"))
+        return rows
+
+    def show_help(self) -> QDialog:
+        """The keyboard shortcut dialog (returned; shown non-modally)."""
+        dialog = QDialog(self)
+        dialog.setWindowTitle("Keyboard shortcuts")
+        text = QTextBrowser()
+        rows = "".join(f"<tr><td>{a}</td><td><b>{k}</b></td></tr>"
+                       for a, k in self.shortcut_table())
+        text.setHtml(f"<table cellpadding=3>{rows}</table>")
+        QVBoxLayout(dialog).addWidget(text)
+        dialog.resize(460, 560)
+        dialog.show()
+        return dialog
+
+    def closeEvent(self, event: Any) -> None:
+        self.set_speed(0)
+        for job in self.model.jobs.active():
+            self.model.jobs.cancel(job)
+        if self.model.recovery is not None and not self.model.dirty:
+            self.model.recovery.clear()
+        self.loader.close()
+        super().closeEvent(event)
+
+
+def wait_for_exact_frame(window: MainWindow, timeout: float = 10.0) -> bool:
+    """Process events until the viewer shows the playhead's exact frame; False on timeout."""
+    app = QApplication.instance()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        app.processEvents()
+        if window.model.clip is None or window.viewer.exact:
+            return True
+        time.sleep(0.005)
+    return False

@@ -1,0 +1,53 @@
+"""GUI tests run offscreen on small generated clips."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+
+import motionwright as mw
+
+
+@pytest.fixture(autouse=True)
+def _state_dir(tmp_path, monkeypatch):
+    """Keep recent files, recovery copies and the motion library inside the test folder."""
+    monkeypatch.setenv("MOTIONWRIGHT_GUI_STATE", str(tmp_path / "state"))
+
+
+def make_frames(n: int = 12, size: tuple[int, int] = (96, 64)) -> np.ndarray:
+    """Frames ``(n, H, W, 3)`` uint8 whose pixel (0, 0) red channel is the frame index and
+    that carry a bright 8×8 square moving right one pixel per frame."""
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    frames = np.empty((n, h, w, 3), np.uint8)
+    for t in range(n):
+        frames[t, ..., 0] = (xx * 3 + t * 5) % 256
+        frames[t, ..., 1] = (yy * 4) % 256
+        frames[t, ..., 2] = 60
+        frames[t, 20:28, 10 + t:18 + t] = 250
+        frames[t, 0, 0, 0] = t
+    return frames
+
+
+@pytest.fixture
+def clip_path(tmp_path):
+    """A 12-frame 96×64 PNG sequence."""
+    path = tmp_path / "shot"
+    mw.Clip.from_frames(make_frames(), fps=Fraction(24)).save(path, codec="png")
+    return path
+
+
+@pytest.fixture
+def model(clip_path, tmp_path):
+    """An editor model with the test clip open and recovery inside the test folder."""
+    from motionwright_gui.model import EditorModel, Recovery
+
+    m = EditorModel(recovery=Recovery(tmp_path / "recovery"))
+    m.open(clip_path)
+    return m
