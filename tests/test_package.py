@@ -11,7 +11,7 @@ import motionwright as mw
 
 PUBLIC = ["Clip", "PointSet", "Trajectory", "Mask", "MotionEmbedding", "DragEdit",
           "TrajectoryEdit", "MotionTransfer", "PromptEdit", "GuidedGeneration", "Project",
-          "render", "track", "Timecode", "CancelToken"]
+          "render", "track", "learn_motion", "Timecode", "CancelToken"]
 
 
 def test_public_names_resolve():
@@ -56,3 +56,19 @@ def test_import_needs_no_heavy_extra():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_every_package_is_in_the_distribution():
+    """Each folder with an __init__.py ships in the wheel (pyproject lists packages by hand)."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+                 ["packages"])
+    found = set()
+    for base in ("sdk", "gui", "plugin"):
+        for init in (root / base).rglob("__init__.py"):
+            found.add(".".join(init.parent.relative_to(root / base).parts))
+    found.add("motionwright_resources")
+    assert found == listed

@@ -28,6 +28,7 @@ _EXPORTS = {
     "Project": "motionwright.project",
     "render": "motionwright.rendering",
     "track": "motionwright.tracking",
+    "learn_motion": "motionwright.learn",
     "CancelToken": "motionwright.progress",
     "ProgressEvent": "motionwright.progress",
     "errors": "motionwright.errors",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from . import errors
     from .clip import Clip
     from .edits import DragEdit, GuidedGeneration, MotionTransfer, PromptEdit, TrajectoryEdit
+    from .learn import learn_motion
     from .progress import CancelToken, ProgressEvent
     from .project import Project
     from .rendering import render
