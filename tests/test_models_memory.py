@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from motionwright.errors import Cancelled, InvalidInputError
 from motionwright.models.errors import OutOfMemoryError
 from motionwright.models.memory import (
@@ -115,6 +116,7 @@ def tiny_svd():
 
 def test_learning_estimate_orders_policies(tiny_svd):
     import torch
+
     from motionwright.models.estimate import estimate_svd_learning
 
     est = {name: estimate_svd_learning(tiny_svd.unet, tiny_svd.vae, tiny_svd.image_encoder,
@@ -132,6 +134,7 @@ def test_learning_estimate_orders_policies(tiny_svd):
 
 def test_generation_estimate(tiny_svd):
     import torch
+
     from motionwright.models.estimate import estimate_svd_generation
 
     gpu = estimate_svd_generation(tiny_svd.unet, tiny_svd.vae, tiny_svd.image_encoder, frames=4,

@@ -8,6 +8,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
 from motionwright.errors import CorruptFileError, InvalidInputError, MediaNotFoundError
 from motionwright.models import config as mwconfig
 from motionwright.models.errors import ModelMismatchError, ModelNotFoundError

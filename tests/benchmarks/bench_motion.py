@@ -45,12 +45,13 @@ def full_size_svd(device, dtype):
         StableVideoDiffusionPipeline,
         UNetSpatioTemporalConditionModel,
     )
+    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
+
     from motionwright.models.families import FAMILIES
     from motionwright.models.layout import ModelLayout, model_identity
     from motionwright.models.loading import LoadedModel
     from motionwright.models.store import ModelSpec
     from tiny_models import SVD_FULL_IMAGE_ENCODER, SVD_FULL_UNET, SVD_FULL_VAE, SVD_SCHEDULER
-    from transformers import CLIPImageProcessor, CLIPVisionConfig, CLIPVisionModelWithProjection
 
     # Built on the device (fast random init); .to() then moves the few parameters diffusers
     # creates with the legacy torch.Tensor constructor, which ignores the device context.
@@ -82,6 +83,7 @@ def tiny_svd():
 def measure(loaded, frames: np.ndarray, size, policy: str, warmup: int, timed: int,
             total_steps: int, apply: bool) -> dict:
     import torch
+
     from motionwright.methods.motion_inversion import (
         ApplySettings,
         LearnSettings,
@@ -152,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     import torch
+
     from motionwright.methods.motion_inversion import DEFAULT_STEPS
     from motionwright.models.device import dtype_name
     from motionwright.models.memory import format_bytes
