@@ -18,6 +18,7 @@ import motionwright as mw
 def _state_dir(tmp_path, monkeypatch):
     """Keep recent files, recovery copies and the motion library inside the test folder."""
     monkeypatch.setenv("MOTIONWRIGHT_GUI_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("MOTIONWRIGHT_GUI_CACHE", str(tmp_path / "cache"))
 
 
 def make_frames(n: int = 12, size: tuple[int, int] = (96, 64)) -> np.ndarray:

@@ -1,14 +1,17 @@
 """The editor's Qt-free, evented model: document, playhead, tools, undo, frames and jobs."""
 
+from . import edit_ops, playback
 from .editor import TIMINGS, TOOLS, EditorModel, Snapshot, sam_available
 from .events import Signal
 from .explain import Explanation, explain
 from .frames import FrameCache, FrameLoader
 from .jobs import Job, JobQueue
 from .recovery import Recovery
+from .render_out import RenderResult, render_target, save_streaming
 from .tools import ToolController
 from .undo import Command, UndoStack
 
 __all__ = ["TIMINGS", "TOOLS", "Command", "EditorModel", "Explanation", "FrameCache",
-           "FrameLoader", "Job", "JobQueue", "Recovery", "Signal", "Snapshot", "ToolController",
-           "UndoStack", "explain", "sam_available"]
+           "FrameLoader", "Job", "JobQueue", "Recovery", "RenderResult", "Signal", "Snapshot",
+           "ToolController", "UndoStack", "edit_ops", "explain", "playback", "render_target",
+           "sam_available", "save_streaming"]

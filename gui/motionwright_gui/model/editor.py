@@ -19,10 +19,12 @@ import numpy as np
 import motionwright as mw
 from motionwright.path import trajectory_from_path
 
+from . import edit_ops
 from .events import Signal
 from .frames import Dispatcher, call_now
 from .jobs import Job, JobQueue
 from .recovery import Recovery
+from .render_out import RenderResult, render_target, save_streaming
 from .undo import Command, UndoStack
 
 TOOLS = ("select", "drag", "points", "polygon", "brush", "pen", "sam")
@@ -82,11 +84,12 @@ class EditorModel:
         self.path_timing = "uniform"
         self.brush_radius = 8.0
         self.backend = "preview"
+        self.loop = True
         self.preview_enabled = False
         self.preview_clip: Any = None
         self.preview_version = 0
         self.edits_version = 0
-        self.results: list[tuple[str, Any]] = []
+        self.results: list[RenderResult] = []
         self.undo = UndoStack()
         self.jobs = JobQueue(dispatcher)
         self.recovery = recovery
@@ -220,6 +223,14 @@ class EditorModel:
         if self.clip is None:
             return "--:--:--:--"
         return str(self.clip.start_timecode + (self.playhead if frame is None else frame))
+
+    def play_range(self) -> tuple[int, int]:
+        """``(first, last)`` frames playback runs over: the in/out range."""
+        return self.in_point, max(self.in_point, min(self.out_point, self.num_frames - 1))
+
+    def set_loop(self, on: bool) -> None:
+        """Whether playback wraps round inside in/out (else it stops at the end)."""
+        self.loop = bool(on)
 
     def set_in(self, frame: int | None = None) -> None:
         """Set the in point (default: the playhead); undoable."""
@@ -402,6 +413,73 @@ class EditorModel:
             return
         self.replace_edit(index, edit, "Move point")
 
+    def _edit_at(self, index: int | None) -> Any:
+        index = self.selection if index is None else index
+        if index is None or not 0 <= index < len(self.edits):
+            raise mw.errors.InvalidInputError(
+                f"index: no edit {index} (the clip has {len(self.edits)}); select an edit")
+        return index, self.edits[index]
+
+    def set_drag_pair(self, index: int | None, pair: int, handle: Any = None,
+                      target: Any = None) -> None:
+        """Put pair ``pair`` of drag edit ``index`` (default: the selected edit) at
+        ``handle`` and/or ``target`` (x, y) frame pixels, inside the frame; undoable."""
+        index, edit = self._edit_at(index)
+        self.replace_edit(index, edit_ops.set_pair(edit, pair, self.clip.size, handle, target),
+                          "Move drag pair")
+
+    def remove_drag_pair(self, index: int | None, pair: int) -> None:
+        """Delete pair ``pair`` of drag edit ``index`` (the edit goes with its last pair)."""
+        index, edit = self._edit_at(index)
+        if not isinstance(edit, mw.DragEdit):
+            raise mw.errors.InvalidInputError(
+                f"index: edit {index} is a {type(edit).__name__}, not a drag edit")
+        rest = edit_ops.remove_pair(edit, pair)
+        if rest is None:
+            self.remove_edit(index)
+        else:
+            self.replace_edit(index, rest, "Delete drag pair")
+
+    def retime_edit(self, index: int | None, first: int, last: int | None = None,
+                    timing: str = edit_ops.AS_DRAWN) -> None:
+        """Make edit ``index`` cover frames ``first..last`` (inclusive; ``last`` defaults to
+        keeping the length): a drag moves to ``first``, a trajectory is moved or resampled
+        with ``timing``; undoable."""
+        index, edit = self._edit_at(index)
+        a, b = edit_ops.edit_span(edit, self.num_frames)
+        last = first + (b - a) if last is None else last
+        new = edit_ops.retime_edit(edit, first, last, self.num_frames, timing)
+        self.replace_edit(index, new, "Retime edit" if (b - a) != (last - first) else
+                          "Move edit in time")
+
+    def set_trajectory_timing(self, index: int | None, timing: str) -> None:
+        """Re-time trajectory edit ``index`` along its path (``"uniform"``, ``"ease"`` or
+        ``"as drawn"``) keeping its span; undoable."""
+        index, edit = self._edit_at(index)
+        if not isinstance(edit, mw.TrajectoryEdit):
+            raise mw.errors.InvalidInputError(
+                f"index: edit {index} is a {type(edit).__name__}, not a trajectory edit")
+        tr = edit.trajectories
+        new = dataclasses.replace(edit, trajectories=edit_ops.resample_trajectory(
+            tr, tr.start_frame, tr.num_frames, timing))
+        self.replace_edit(index, new, "Change timing")
+
+    def grow_mask(self, index: int | None, px: int) -> None:
+        """Grow (``px`` > 0) or shrink (< 0) the mask or region of edit ``index``, else of the
+        draft mask when ``index`` is None and nothing is selected; undoable."""
+        if index is None and self.selection is None:
+            if self.draft_mask is None:
+                raise mw.errors.InvalidInputError("mask: there is no mask to grow or shrink")
+            self.change("Grow mask" if px >= 0 else "Shrink mask",
+                        draft_mask=edit_ops.grow_mask(self.draft_mask, px))
+            return
+        index, edit = self._edit_at(index)
+        mask = edit_ops.edit_mask(edit)
+        if mask is None:
+            raise mw.errors.InvalidInputError(f"mask: edit {index} has no mask to grow or shrink")
+        self.replace_edit(index, edit_ops.with_mask(edit, edit_ops.grow_mask(mask, px)),
+                          "Grow mask" if px >= 0 else "Shrink mask")
+
     def set_mask(self, mask: Any, text: str = "Set mask") -> None:
         """Give the selected drag/trajectory edit ``mask`` (a DragEdit's mask, a trajectory
         edit's region), or make it the draft mask used by the next edit."""
@@ -518,24 +596,37 @@ class EditorModel:
 
         self.jobs.submit(Job("Preview", "preview", work, done), serial=False)
 
+    def render_folder(self) -> Path:
+        """Where renders are written: ``renders/`` next to the saved project, else the
+        editor's cache folder (``settings.cache_dir()/renders``)."""
+        from .settings import cache_dir
+
+        if self.project.path is not None:
+            return Path(self.project.path).parent / "renders"
+        return cache_dir() / "renders"
+
     def render(self, backend: str | None = None) -> Job:
         """Queue a render of the current clip's edits with ``backend`` (default
-        :attr:`backend`); the finished clip is added to :attr:`results` and announced by
-        ``result_ready``."""
+        :attr:`backend`), streamed frame by frame into a file in :meth:`render_folder` (so
+        the result never sits in memory whole). The saved clip is opened, added to
+        :attr:`results` and announced by ``result_ready`` with its :class:`RenderResult`.
+        A cancelled or failed render leaves no file."""
         backend = backend or self.backend
         if not self.edits:
             raise mw.errors.InvalidInputError("edits: the clip has no edits to render yet")
         clip, edits = self.clip, list(self.edits)
+        name = Path(self.project.clip(self.clip_id).path).name.split(".")[0] or "clip"
+        path, codec = render_target(self.render_folder(), f"{name}-{backend}", clip.size)
+        title = f"Render ({backend}) → {path.name}"
 
         def work(progress: Any, cancel: Any) -> Any:
             out = mw.render(clip, edits, backend=backend, progress=progress, cancel=cancel)
-            return materialise(out, progress, cancel)
+            written = save_streaming(out, path, codec, progress, cancel)
+            return RenderResult(title, backend, written, mw.Clip.open(written))
 
-        title = f"Render ({backend})"
-
-        def done(result: Any) -> None:
-            self.results.append((title, result))
-            self.result_ready.emit(title, result)
+        def done(result: RenderResult) -> None:
+            self.results.append(result)
+            self.result_ready.emit(result)
 
         return self.jobs.submit(Job(title, "render", work, done))
 
@@ -568,25 +659,6 @@ class EditorModel:
         """Add a MotionTransfer of the ``.motion`` file at ``path``; returns its index."""
         emb = mw.MotionEmbedding.load(path)
         return self.add_edit(mw.MotionTransfer(emb, strength), "Apply motion")
-
-
-def materialise(clip: Any, progress: Any = None, cancel: Any = None) -> Any:
-    """Read every frame of a (lazy) clip into an in-memory Clip, reporting progress with the
-    latest frame as preview and honouring ``cancel``."""
-    import time
-
-    from motionwright.progress import is_cancelled
-
-    start, frames, n = time.perf_counter(), [], len(clip)
-    for i in range(n):
-        if is_cancelled(cancel):
-            raise mw.errors.Cancelled(f"render cancelled after {i} of {n} frames")
-        frames.append(np.asarray(clip[i]))
-        if progress is not None:
-            elapsed = time.perf_counter() - start
-            eta = elapsed / (i + 1) * (n - i - 1)
-            progress(mw.ProgressEvent("frames", i + 1, n, elapsed, eta, frames[-1]))
-    return mw.Clip.from_frames(np.stack(frames), fps=clip.fps, start_timecode=clip.start_timecode)
 
 
 def _equal(a: Any, b: Any) -> bool:

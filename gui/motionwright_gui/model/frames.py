@@ -1,8 +1,9 @@
 """Decoded-frame cache and a background decoder thread (no Qt).
 
-The viewer asks :class:`FrameLoader` for frame ``i``; the loader answers at once with the
+Views ask :class:`FrameLoader` for frame ``i`` of a source; the loader answers at once with the
 nearest frame already in the cache (so scrubbing never waits) and decodes the exact one on its
-thread, newest request first, then reports it through ``frame_ready``.
+thread, newest request first, then reports it through ``frame_ready``. Several views (the
+viewer, both sides of the A/B compare) share one loader, each under its own cache key.
 """
 
 from __future__ import annotations
@@ -81,13 +82,14 @@ class FrameCache:
 
 
 class FrameLoader:
-    """Decodes frames of a clip-like source (``len``, ``source[i]``) on a daemon thread.
+    """Decodes frames of clip-like sources (``len``, ``source[i]``) on a daemon thread.
 
     :meth:`request` returns the nearest cached frame immediately (or None) and queues the exact
-    one; only the newest pending request is decoded (older ones are dropped), then up to
-    ``prefetch`` frames after it in the last direction of travel while idle. ``frame_ready``
-    is emitted through ``dispatcher`` with ``(key, index, frame)``; ``failed`` with
-    ``(key, index, exception)``.
+    one. Each cache key (e.g. the viewer's clip, an A/B compare's render) keeps only its newest
+    pending request (older ones are dropped) and the most recently asked key is decoded first;
+    while idle, up to ``prefetch`` frames after the last request of each key are decoded in its
+    direction of travel. ``frame_ready`` is emitted through ``dispatcher`` with
+    ``(key, index, frame)``; ``failed`` with ``(key, index, exception)``.
     """
 
     def __init__(self, cache: FrameCache | None = None, dispatcher: Dispatcher = call_now,
@@ -98,10 +100,10 @@ class FrameLoader:
         self.frame_ready = Signal("frames.ready")
         self.failed = Signal("frames.failed")
         self._cond = threading.Condition()
-        self._pending: tuple[Any, Any, int] | None = None
-        self._ahead: list[tuple[Any, Any, int]] = []
-        self._direction = 1
-        self._last_index = 0
+        self._pending: OrderedDict[Any, tuple[Any, int]] = OrderedDict()
+        self._ahead: OrderedDict[Any, list[tuple[Any, int]]] = OrderedDict()
+        self._direction: dict[Any, int] = {}
+        self._last_index: dict[Any, int] = {}
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="mw-frame-loader", daemon=True)
         self._thread.start()
@@ -114,38 +116,58 @@ class FrameLoader:
             self._queue_prefetch(key, source, index)
             return index, hit
         with self._cond:
-            self._turn(index)
-            self._pending = (key, source, index)
-            self._ahead = []
+            self._turn(key, index)
+            self._pending.pop(key, None)
+            self._pending[key] = (source, index)
+            self._ahead.pop(key, None)
             self._cond.notify()
         return self.cache.nearest(key, index)
 
-    def _turn(self, index: int) -> None:
-        if index != self._last_index:
-            self._direction = 1 if index > self._last_index else -1
-        self._last_index = index
+    def pending(self) -> int:
+        """Exact requests waiting to be decoded."""
+        with self._cond:
+            return len(self._pending)
+
+    def _turn(self, key: Any, index: int) -> None:
+        last = self._last_index.get(key, index)
+        if index != last:
+            self._direction[key] = 1 if index > last else -1
+        self._last_index[key] = index
 
     def _queue_prefetch(self, key: Any, source: Any, index: int) -> None:
         with self._cond:
-            self._turn(index)
-            n = len(source)
-            self._ahead = [(key, source, j) for j in
-                           (index + self._direction * k for k in range(1, self.prefetch + 1))
-                           if 0 <= j < n]
+            self._turn(key, index)
+            n, step = len(source), self._direction.get(key, 1)
+            ahead = [(source, j) for j in (index + step * k for k in range(1, self.prefetch + 1))
+                     if 0 <= j < n]
+            self._ahead.pop(key, None)
+            if ahead:
+                self._ahead[key] = ahead
             self._cond.notify()
+
+    def _next(self) -> tuple[Any, Any, int, bool] | None:
+        if self._pending:
+            key, (source, index) = self._pending.popitem(last=True)
+            return key, source, index, True
+        if self._ahead:
+            key, items = next(reversed(self._ahead.items()))
+            source, index = items.pop(0)
+            if not items:
+                del self._ahead[key]
+            return key, source, index, False
+        return None
 
     def _run(self) -> None:
         while True:
             with self._cond:
-                while not self._stop and self._pending is None and not self._ahead:
+                while not self._stop and not self._pending and not self._ahead:
                     self._cond.wait()
                 if self._stop:
                     return
-                if self._pending is not None:
-                    job, self._pending, exact = self._pending, None, True
-                else:
-                    job, exact = self._ahead.pop(0), False
-            key, source, index = job
+                job = self._next()
+            if job is None:
+                continue
+            key, source, index, exact = job
             frame = self.cache.get(key, index)
             if frame is None:
                 try:

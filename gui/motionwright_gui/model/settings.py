@@ -26,6 +26,16 @@ def user_motion_dir() -> Path:
     return Path(explicit) if explicit else state_dir() / "motions"
 
 
+def cache_dir() -> Path:
+    """Where renders of unsaved projects go: ``$MOTIONWRIGHT_GUI_CACHE``, else
+    ``$XDG_CACHE_HOME/motionwright`` (``~/.cache/motionwright``)."""
+    explicit = os.environ.get("MOTIONWRIGHT_GUI_CACHE")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache")
+    return Path(base) / "motionwright"
+
+
 def write_json_file(path: Path, data: Any) -> None:
     """Write ``data`` as JSON to ``path`` atomically (temp file then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)

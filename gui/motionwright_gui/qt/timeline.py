@@ -1,30 +1,27 @@
-"""The timeline: a frame ruler to scrub, the in/out range, the clip and one span per edit."""
+"""The timeline: a frame ruler to scrub, the in/out range, the clip and one span per edit.
+
+Spans of edits that have a timing can be dragged: the middle moves the edit in time, the ends
+(of a trajectory edit) change its start or end frame; the change is one undoable command on
+release.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QPointF, QRectF
-from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
 import motionwright as mw
 
+from ..model.edit_ops import edit_keyframes, edit_span, retime_mode
 from ..model.editor import EditorModel
 
 RULER_H = 22
 ROW_H = 18
 MARGIN = 8
-
-
-def edit_span(edit: Any, num_frames: int) -> tuple[int, int, list[int]]:
-    """``(first frame, last frame, keyframes)`` an edit covers on the timeline."""
-    if isinstance(edit, mw.DragEdit):
-        return edit.frame, edit.frame, [edit.frame]
-    if isinstance(edit, mw.TrajectoryEdit):
-        tr = edit.trajectories
-        return tr.start_frame, tr.end_frame - 1, [tr.start_frame, tr.end_frame - 1]
-    return 0, max(num_frames - 1, 0), []
+EDGE_PX = 5  # how close to a span's end a press grabs that end
 
 
 def edit_label(edit: Any) -> str:
@@ -32,7 +29,8 @@ def edit_label(edit: Any) -> str:
     if isinstance(edit, mw.DragEdit):
         return f"Drag ×{len(edit.handles)} @ {edit.frame}"
     if isinstance(edit, mw.TrajectoryEdit):
-        return f"Trajectory ×{edit.trajectories.num_points}"
+        tr = edit.trajectories
+        return f"Trajectory ×{tr.num_points} {tr.start_frame}–{tr.end_frame - 1}"
     if isinstance(edit, mw.MotionTransfer):
         return f"Motion ×{edit.strength:g}"
     if isinstance(edit, mw.PromptEdit):
@@ -41,16 +39,20 @@ def edit_label(edit: Any) -> str:
 
 
 class Timeline(QWidget):
-    """Ruler (click or drag to scrub), in/out shading, playhead, the clip as a track, and a
-    row per edit with its span and keyframes (click to select)."""
+    """Ruler (click or drag to scrub), in/out shading, playhead, the clip as a track (with the
+    tracked range and the tracking keyframe), and a row per edit with its span and keyframes:
+    click to select, drag to retime."""
 
     def __init__(self, model: EditorModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self._scrubbing = False
+        self.drag: dict[str, Any] | None = None
+        self.setMouseTracking(True)
         self.setMinimumHeight(RULER_H + 3 * ROW_H + 8)
         for sig in (model.playhead_changed, model.range_changed, model.edits_changed,
-                    model.selection_changed, model.clip_changed, model.tracks_changed):
+                    model.selection_changed, model.clip_changed, model.tracks_changed,
+                    model.draft_changed):
             sig.connect(self._relayout)
 
     def _relayout(self) -> None:
@@ -77,29 +79,118 @@ class Timeline(QWidget):
         r = int((y - RULER_H) // ROW_H) - 1
         return r if 0 <= r < len(self.model.edits) else None
 
+    def row_y(self, index: int) -> float:
+        """Widget y of the middle of edit ``index``'s row."""
+        return RULER_H + (index + 1) * ROW_H + ROW_H / 2
+
+    def span_rect(self, first: int, last: int, index: int) -> QRectF:
+        """The rectangle of a span over frames ``first..last`` in edit ``index``'s row."""
+        fw = self._frame_width()
+        y = RULER_H + (index + 1) * ROW_H
+        return QRectF(self.x_of(first) - fw / 2, y + 2, (last - first + 1) * fw, ROW_H - 4)
+
+    def hit(self, x: float, y: float) -> tuple[int, str] | None:
+        """``(edit index, "start" | "end" | "move")`` of the span part under (x, y); None
+        outside spans and for edits that cannot be retimed."""
+        index = self.row_at(y)
+        if index is None:
+            return None
+        edit = self.model.edits[index]
+        mode = retime_mode(edit)
+        if mode == "none":
+            return None
+        first, last = edit_span(edit, self.model.num_frames)
+        r = self.span_rect(first, last, index)
+        if mode == "trim" and r.width() > 3 * EDGE_PX:
+            if abs(x - r.left()) <= EDGE_PX:
+                return index, "start"
+            if abs(x - r.right()) <= EDGE_PX:
+                return index, "end"
+        if r.left() - EDGE_PX <= x <= r.right() + EDGE_PX:
+            return index, "move"
+        return None
+
     # -- input ---------------------------------------------------------------------------------
     def mousePressEvent(self, event: Any) -> None:
         p = event.position()
         if p.y() < RULER_H + ROW_H or self.row_at(p.y()) is None:
             self._scrubbing = True
             self.model.set_playhead(self.frame_at(p.x()))
-        else:
-            self.model.select(self.row_at(p.y()))
+            return
+        index = self.row_at(p.y())
+        self.model.select(index)
+        hit = self.hit(p.x(), p.y())
+        if hit is not None and event.button() == Qt.MouseButton.LeftButton:
+            first, last = edit_span(self.model.edits[index], self.model.num_frames)
+            self.drag = {"index": index, "part": hit[1], "from": self.frame_at(p.x()),
+                         "span": (first, last), "now": (first, last)}
 
     def mouseMoveEvent(self, event: Any) -> None:
+        p = event.position()
         if self._scrubbing:
-            self.model.set_playhead(self.frame_at(event.position().x()))
+            self.model.set_playhead(self.frame_at(p.x()))
+            return
+        if self.drag is None:
+            hit = self.hit(p.x(), p.y())
+            shape = (Qt.CursorShape.SizeHorCursor if hit and hit[1] != "move" else
+                     Qt.CursorShape.OpenHandCursor if hit else Qt.CursorShape.ArrowCursor)
+            self.setCursor(shape)
+            return
+        self.drag["now"] = self.dragged_span(self.frame_at(p.x()))
+        self.update()
+
+    def dragged_span(self, frame: int) -> tuple[int, int]:
+        """The span the drag in progress gives when the pointer is over ``frame``."""
+        d = self.drag
+        assert d is not None
+        first, last = d["span"]
+        n = self.model.num_frames
+        delta = frame - d["from"]
+        if d["part"] == "move":
+            delta = min(max(delta, -first), n - 1 - last)
+            return first + delta, last + delta
+        if d["part"] == "start":
+            return min(max(first + delta, 0), last), last
+        return first, max(min(last + delta, n - 1), first)
 
     def mouseReleaseEvent(self, event: Any) -> None:
         self._scrubbing = False
+        d, self.drag = self.drag, None
+        if d is None:
+            return
+        d["now"] = self.dragged_span(self.frame_at(event.position().x()))
+        if d["now"] != d["span"]:
+            try:
+                self.model.retime_edit(d["index"], *d["now"])
+            except mw.errors.MotionwrightError as exc:
+                self.model.message.emit(str(exc))
+        self.update()
 
     # -- drawing -------------------------------------------------------------------------------
+    def _diamond(self, p: QPainter, x: float, yc: float, r: float = 5.0) -> None:
+        p.drawPolygon(QPolygonF([QPointF(x, yc - r), QPointF(x + r, yc),
+                                 QPointF(x, yc + r), QPointF(x - r, yc)]))
+
+    def _keyframes(self, p: QPainter, frames: list[int], yc: float, offset: int = 0) -> None:
+        fw = self._frame_width()
+        p.setPen(QPen(QColor(20, 20, 20), 1))
+        p.setBrush(QColor(255, 255, 255))
+        if fw >= 9 or len(frames) <= 2:
+            for k in frames:
+                self._diamond(p, self.x_of(k + offset), yc, min(5.0, max(fw / 2, 3.0)))
+            return
+        p.setPen(QPen(QColor(255, 255, 255), 1))
+        for k in frames:
+            x = self.x_of(k + offset)
+            p.drawLine(QPointF(x, yc - 4), QPointF(x, yc + 4))
+
     def paintEvent(self, event: Any) -> None:
         p = QPainter(self)
         p.fillRect(self.rect(), QColor(32, 32, 38))
         m = self.model
         n = m.num_frames
         if n == 0:
+            p.end()
             return
         fw = self._frame_width()
         x0 = self.x_of(m.in_point) - fw / 2
@@ -119,18 +210,34 @@ class Timeline(QWidget):
             tr = m.tracks
             p.fillRect(QRectF(self.x_of(tr.start_frame) - fw / 2, RULER_H + ROW_H - 4,
                               tr.num_frames * fw, 3), QColor(90, 255, 120))
+        if m.track_points or m.tracks is not None:
+            p.setPen(QPen(QColor(20, 20, 20), 1))
+            p.setBrush(QColor(90, 255, 120))
+            self._diamond(p, self.x_of(m.track_frame), RULER_H + ROW_H / 2, 5)
+        metrics = QFontMetrics(self.font())
         for i, edit in enumerate(m.edits):
-            a, b, keys = edit_span(edit, n)
-            y = RULER_H + (i + 1) * ROW_H
+            a, b = edit_span(edit, n)
+            offset = 0
+            if self.drag is not None and self.drag["index"] == i:
+                a, b = self.drag["now"]
+                offset = a - self.drag["span"][0] if self.drag["part"] == "move" else 0
+            r = self.span_rect(a, b, i)
             colour = QColor(230, 160, 40) if i == m.selection else QColor(150, 110, 50)
-            p.fillRect(QRectF(self.x_of(a) - fw / 2, y + 2, (b - a + 1) * fw, ROW_H - 4), colour)
-            p.setPen(QColor(20, 20, 20))
-            p.drawText(QPointF(self.x_of(a) - fw / 2 + 3, y + ROW_H - 5), edit_label(edit))
-            p.setBrush(QColor(255, 255, 255))
-            for k in keys:
-                x, yc = self.x_of(k), y + ROW_H / 2
-                p.drawPolygon(QPolygonF([QPointF(x, yc - 5), QPointF(x + 5, yc),
-                                         QPointF(x, yc + 5), QPointF(x - 5, yc)]))
+            p.fillRect(r, colour)
+            if retime_mode(edit) == "trim":
+                p.fillRect(QRectF(r.left(), r.top(), 2, r.height()), QColor(255, 230, 180))
+                p.fillRect(QRectF(r.right() - 2, r.top(), 2, r.height()), QColor(255, 230, 180))
+            label = edit_label(edit)
+            if metrics.horizontalAdvance(label) + 6 <= r.width():
+                p.setPen(QColor(20, 20, 20))
+                p.drawText(QPointF(r.left() + 3, r.bottom() - 3), label)
+            else:
+                p.setPen(QColor(230, 230, 230))
+                p.drawText(QPointF(r.right() + 8, r.bottom() - 3), label)
+            keys = edit_keyframes(edit)
+            if self.drag is not None and self.drag["index"] == i and offset == 0:
+                keys = [a, b] if retime_mode(edit) == "trim" else [a]
+            self._keyframes(p, keys, self.row_y(i), offset)
         x = self.x_of(m.playhead)
         p.setPen(QPen(QColor(255, 80, 80), 2))
         p.drawLine(QPointF(x, 0), QPointF(x, self.height()))
