@@ -327,3 +327,38 @@ BUILDERS = {
     "cogvideox": make_cogvideox,
     "motion_adapter": make_motion_adapter,
 }
+
+
+def make_sam(folder: Path, *, seed: int = 0) -> Path:
+    """A tiny random Segment Anything model in transformers' layout (64-pixel input)."""
+    import torch
+    from transformers import SamConfig, SamModel, SamProcessor
+    from transformers.models.sam.configuration_sam import (
+        SamMaskDecoderConfig,
+        SamPromptEncoderConfig,
+        SamVisionConfig,
+    )
+
+    torch.manual_seed(seed)
+    vision = SamVisionConfig(hidden_size=32, output_channels=16, num_hidden_layers=2,
+                             num_attention_heads=2, image_size=64, patch_size=8, mlp_dim=64,
+                             global_attn_indexes=[1], window_size=4, num_pos_feats=8)
+    prompt = SamPromptEncoderConfig(hidden_size=16, image_size=64, patch_size=8,
+                                    mask_input_channels=4)
+    decoder = SamMaskDecoderConfig(hidden_size=16, num_hidden_layers=2, num_attention_heads=2,
+                                   mlp_dim=32, iou_head_hidden_dim=16)
+    model = SamModel(SamConfig(vision_config=vision.to_dict(),
+                               prompt_encoder_config=prompt.to_dict(),
+                               mask_decoder_config=decoder.to_dict()))
+    try:
+        from transformers import SamImageProcessorPil as _Processor
+    except ImportError:
+        from transformers import SamImageProcessor as _Processor
+    images = _Processor(size={"longest_edge": 64}, pad_size={"height": 64, "width": 64},
+                        mask_size={"longest_edge": 16}, mask_pad_size={"height": 16, "width": 16})
+    model.save_pretrained(str(folder))
+    SamProcessor(image_processor=images).save_pretrained(str(folder))
+    return folder
+
+
+BUILDERS["sam"] = make_sam

@@ -156,13 +156,34 @@ def test_track_without_points_explains(model):
         model.track()
 
 
-def test_render_preview_job_and_cancel(model):
+def test_render_streams_to_a_file_and_cancel_leaves_none(model, tmp_path):
     model.add_drag_pair((14, 24), (18, 24))
     results = []
-    model.result_ready.connect(lambda title, clip: results.append(clip))
+    model.result_ready.connect(results.append)
     job = model.render("preview")
     assert model.jobs.wait(30) and job.state == "done", job.error
-    assert len(results[0]) == 12 and job.preview is not None
+    res = results[0]
+    assert res.path.parent == tmp_path / "cache" / "renders" and res.path.suffix == ".mp4"
+    assert res.path.exists() and res.backend == "preview"
+    assert len(res.clip) == 12 and res.clip.size == (96, 64)
+    assert job.preview is not None and job.preview.shape == (64, 96, 3)
+    assert model.results == [res]
+    model.save(tmp_path / "p.mwproj")
+    assert model.render_folder() == tmp_path / "renders"
+    folder = model.render_folder()
+    folder.mkdir()
+
+    def cancel_while_saving(j):
+        if j.kind == "render" and j.state == "running" and j.stage == "save" and j.fraction:
+            j.cancel()
+
+    model.jobs.changed.connect(cancel_while_saving)
+    job2 = model.render("preview")
+    assert model.jobs.wait(30) and job2.state == "cancelled", job2.error
+    assert list(folder.iterdir()) == [] and len(results) == 1
+
+
+def test_job_queue_cancel_stops_running_work():
     queue, token_seen = JobQueue(), []
 
     def slow(progress, cancel):
@@ -179,6 +200,17 @@ def test_render_preview_job_and_cancel(model):
         time.sleep(0.005)
     queue.cancel(j)
     assert queue.wait(5) and j.state == "cancelled" and token_seen
+
+
+def test_render_target_names_and_codecs(tmp_path):
+    from motionwright_gui.model import render_target
+
+    path, codec = render_target(tmp_path, "shot-preview", (96, 64))
+    assert (path.name, codec) == ("shot-preview-001.mp4", "h264")
+    path.write_bytes(b"x")
+    assert render_target(tmp_path, "shot-preview", (96, 64))[0].name == "shot-preview-002.mp4"
+    odd, codec = render_target(tmp_path, "a b/c", (95, 64))
+    assert (odd.name, codec) == ("a_b_c-001", "png")
 
 
 def test_failed_job_is_explained():
@@ -231,4 +263,21 @@ def test_frame_loader_delivers_exact_frame():
         time.sleep(0.01)
     assert 7 in got
     assert loader.request("k", frames, 7)[0] == 7
+    loader.close()
+
+
+def test_frame_loader_serves_two_keys_at_once():
+    a = np.zeros((10, 2, 2, 3), np.uint8)
+    b = np.ones((10, 2, 2, 3), np.uint8)
+    loader = FrameLoader(prefetch=0)
+    got = set()
+    loader.frame_ready.connect(lambda key, i, f: got.add((key, i, int(f[0, 0, 0]))))
+    loader.request("a", a, 4)
+    loader.request("b", b, 6)
+    import time
+
+    end = time.monotonic() + 5
+    while len(got) < 2 and time.monotonic() < end:
+        time.sleep(0.01)
+    assert got == {("a", 4, 0), ("b", 6, 1)}
     loader.close()

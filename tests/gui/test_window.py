@@ -120,13 +120,31 @@ def test_keyboard_shortcuts_move_playhead_and_marks(qtbot, window, model):
     assert model.playhead == 0
 
 
-def test_playback_advances_and_stops_at_end(qtbot, window, model):
+def test_playback_without_loop_stops_at_out(qtbot, window, model):
+    window.actions_by_name["loop"].trigger()
+    assert not model.loop
     window.toggle_play()
     qtbot.waitUntil(lambda: model.playhead >= 3, timeout=3000)
     window.shuttle(1)
     assert window.speed == 2
     qtbot.waitUntil(lambda: window.speed == 0, timeout=3000)
     assert model.playhead == 11
+
+
+def test_playback_loops_inside_in_out(qtbot, window, model):
+    assert window.actions_by_name["loop"].isChecked() and model.loop
+    model.set_in(3)
+    model.set_out(6)
+    model.set_playhead(9)
+    seen = []
+    model.playhead_changed.connect(lambda: seen.append(model.playhead))
+    window.shuttle(1)
+    window.shuttle(1)
+    assert window.speed == 2 and model.playhead == 3
+    qtbot.waitUntil(lambda: seen.count(3) >= 3, timeout=5000)
+    window.toggle_play()
+    assert window.speed == 0
+    assert set(seen) <= {3, 4, 5, 6} and 6 in seen
 
 
 def test_track_action_shows_tracked_and_lost_points(qtbot, window, model):
@@ -150,16 +168,137 @@ def test_failed_diffusion_render_is_explained_not_crashing(qtbot, window, model,
     assert "Fix:" in window.statusBar().currentMessage() or job.error.command is None
 
 
-def test_preview_render_opens_ab_compare(qtbot, window, model):
+def test_preview_render_opens_ab_compare_from_the_saved_file(qtbot, window, model, tmp_path):
     model.add_drag_pair((14, 24), (18, 24))
     window.actions_by_name["render_preview"].trigger()
     qtbot.waitUntil(lambda: bool(model.results), timeout=30000)
+    result = model.results[0]
+    assert result.path.exists() and result.path.parent == tmp_path / "cache" / "renders"
     assert window.center_tabs.currentWidget() is window.compare
-    qtbot.waitUntil(lambda: window.compare.canvas.b is not None, timeout=2000)
+    model.set_playhead(5)
+    qtbot.waitUntil(lambda: window.compare.exact, timeout=5000)
+    assert window.compare.canvas.a.pixelColor(0, 0).red() == 5
     window.compare.mode.setCurrentText("side")
     assert window.compare.canvas.mode == "side"
-    row = next(iter(window.jobs_panel.rows.values()))
+    row = window.jobs_panel.rows[model.jobs.jobs[-1].id]
     assert row.bar.value() == 1000 and row.preview.pixmap() is not None
+    assert result.path.name in row.state.text() and not row.compare.isHidden()
+    assert row.state.toolTip() == str(result.path)
+
+
+def test_compare_decodes_both_sides_off_the_ui_thread(qtbot, window, model, tmp_path):
+    import threading
+
+    from motionwright_gui.model import RenderResult
+
+    class Recording:
+        def __init__(self, frames):
+            self.frames, self.threads = frames, []
+            self.fps, self.size, self.start_timecode = model.clip.fps, model.clip.size, None
+
+        def __len__(self):
+            return len(self.frames)
+
+        def read(self, i):
+            self.threads.append(threading.current_thread())
+            return self.frames[i]
+
+    frames = np.asarray(model.clip.to_array())
+    a, b = Recording(frames), Recording(255 - frames)
+    model.clip = mw.Clip.from_source(a)
+    model.clip_changed.emit()
+    window.center_tabs.setCurrentWidget(window.compare)
+    model.result_ready.emit(RenderResult("r", "preview", tmp_path / "r.mp4",
+                                         mw.Clip.from_source(b)))
+    for f in (2, 8):
+        model.set_playhead(f)
+        qtbot.waitUntil(lambda: window.compare.exact, timeout=5000)
+    assert window.compare.canvas.b.pixelColor(0, 0).red() == 255 - 8
+    assert a.threads and b.threads
+    assert all(t is not threading.main_thread() for t in a.threads + b.threads)
+
+
+def test_inspector_edits_drag_pairs_and_frame_undoably(qtbot, window, model):
+    model.set_playhead(3)
+    model.add_drag_pair((14, 24), (18, 24))
+    model.add_drag_pair((40, 30), (44, 31))
+    ins = window.inspector
+    hx, ty = ins.fields["pair1.hx"], ins.fields["pair1.ty"]
+    assert (hx.value(), ty.value()) == (40, 31)
+    assert (hx.minimum(), hx.maximum()) == (-0.5, 95.5)
+    assert ins.fields["pair0.hy"].maximum() == 63.5
+    hx.setValue(50.5)
+    assert np.allclose(model.edits[0].handles.points[1], [50.5, 30])
+    ins.fields["pair0.ty"].setValue(999)
+    assert model.edits[0].targets.points[0, 1] == pytest.approx(63.5)
+    ins.fields["frame"].setValue(7)
+    assert model.edits[0].frame == 7
+    assert ins.fields["pair1.hx"].value() == 50.5
+    window.actions_by_name["undo"].trigger()
+    window.actions_by_name["undo"].trigger()
+    window.actions_by_name["undo"].trigger()
+    assert np.allclose(model.edits[0].handles.points[1], [40, 30]) and model.edits[0].frame == 3
+    assert window.inspector.fields["pair1.hx"].value() == 40
+
+
+def test_inspector_trajectory_start_length_timing_and_mask(qtbot, window, model):
+    model.set_playhead(1)
+    model.add_anchor((80, 50))
+    model.add_trajectory([(20, 20), (40, 20), (60, 40)])
+    ins = window.inspector
+    assert ins.fields["timing"].currentText() == "uniform"
+    assert ins.fields["start"].maximum() == 1
+    ins.fields["length"].setValue(5)
+    assert model.edits[0].trajectories.num_frames == 5
+    ins.fields["start"].setValue(3)
+    tr = model.edits[0].trajectories
+    assert (tr.start_frame, tr.num_frames) == (3, 5)
+    ins.fields["timing"].setCurrentText("ease")
+    assert window.inspector.fields["timing"].currentText() == "ease"
+    area = model.edits[0].region.data.sum()
+    window.inspector.fields["grow"].click()
+    assert model.edits[0].region.data.sum() > area
+    for _ in range(4):
+        window.actions_by_name["undo"].trigger()
+    assert model.edits[0].trajectories.start_frame == 1
+    assert window.inspector.fields["length"].value() == 11
+
+
+def test_timeline_drags_span_edges_and_marks_keyframes(qtbot, window, model):
+    model.set_playhead(2)
+    model.add_trajectory([(20, 20), (60, 40)])
+    model.select(None)
+    model.add_drag_pair((14, 24), (18, 24), frame=5)
+    tl = window.timeline
+    y0, y1 = int(tl.row_y(0)), int(tl.row_y(1))
+    r = tl.span_rect(2, 11, 0)
+    assert tl.hit(r.left() + 1, y0) == (0, "start") and tl.hit(r.center().x(), y0)[1] == "move"
+    qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(r.right()) - 1, y0))
+    qtbot.mouseMove(tl, QPoint(int(tl.x_of(8)), y0))
+    assert tl.drag["now"] == (2, 8)
+    qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.x_of(8)), y0))
+    tr = model.edits[0].trajectories
+    assert (tr.start_frame, tr.end_frame) == (2, 9) and model.selection == 0
+    left = int(tl.span_rect(2, 8, 0).left()) + 1
+    qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(left, y0))
+    qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.x_of(4)), y0))
+    assert model.edits[0].trajectories.start_frame == 4
+    assert model.edits[0].trajectories.num_frames == 5
+    qtbot.mousePress(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.x_of(5)), y1))
+    qtbot.mouseRelease(tl, Qt.MouseButton.LeftButton, pos=QPoint(int(tl.x_of(9)), y1))
+    assert model.edits[1].frame == 9
+    window.actions_by_name["undo"].trigger()
+    assert model.edits[1].frame == 5
+    window.actions_by_name["undo"].trigger()
+    window.actions_by_name["undo"].trigger()
+    assert model.edits[0].trajectories.end_frame == 12
+    img = tl.grab().toImage()
+    fw = tl.x_of(1) - tl.x_of(0)
+    assert fw > 9
+    white = img.pixelColor(int(tl.x_of(7)), int(tl.key_y(0)))
+    assert (white.red(), white.green(), white.blue()) == (255, 255, 255)
+    drag_key = img.pixelColor(int(tl.x_of(5)), int(tl.key_y(1)))
+    assert (drag_key.red(), drag_key.green(), drag_key.blue()) == (255, 255, 255)
 
 
 def test_live_preview_switches_viewer_source(qtbot, window, model):

@@ -74,9 +74,9 @@ def resample_trajectory(traj: mw.Trajectory, start: int, length: int,
                         timing: str = AS_DRAWN) -> mw.Trajectory:
     """``traj`` over ``length`` frames from ``start``.
 
-    ``timing`` ``"as drawn"`` stretches time (each track keeps its relative speed along the
-    way); ``"uniform"`` and ``"ease"`` re-time every track along its own path (constant speed,
-    ease in/out). Visibility follows the nearest original frame.
+    ``timing`` ``"as drawn"`` stretches time (each track keeps its path and its speed
+    profile along it); ``"uniform"`` and ``"ease"`` re-time every track along its own path
+    (constant speed, ease in/out). Visibility follows the nearest original frame.
     """
     if timing not in TRAJECTORY_TIMINGS:
         raise mw.errors.InvalidInputError(
@@ -90,9 +90,14 @@ def resample_trajectory(traj: mw.Trajectory, start: int, length: int,
     out = np.empty((int(length), traj.num_points, 2), np.float64)
     for k in range(traj.num_points):
         poly = tracks[:, k]
-        if timing == AS_DRAWN or n0 == 1:
-            out[:, k, 0] = np.interp(u_new, u_old, poly[:, 0])
-            out[:, k, 1] = np.interp(u_new, u_old, poly[:, 1])
+        arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(poly, axis=0), axis=1))])
+        if arc[-1] <= 0:
+            out[:, k] = poly[0]
+        elif timing == AS_DRAWN:
+            # keep the speed profile: the arc-length fraction covered, stretched in time
+            profile = arc / arc[-1]
+            out[:, k] = path_positions(poly, int(length),
+                                       lambda u, p=profile: np.interp(u, u_old, p))
         else:
             out[:, k] = path_positions(poly, int(length), timing)
     rows = np.rint(u_new * (n0 - 1)).astype(int)

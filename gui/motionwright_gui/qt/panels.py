@@ -27,35 +27,59 @@ from PySide6.QtWidgets import (
 
 import motionwright as mw
 
+from ..model.edit_ops import TRAJECTORY_TIMINGS, detect_timing, edit_mask
 from ..model.editor import TIMINGS, EditorModel
 from ..model.jobs import Job
+from ..model.render_out import RenderResult
 from ..model.settings import user_motion_dir
 from .bridge import to_qimage
 from .timeline import edit_label
 
 
+def _spin(lo: float, hi: float, value: float, decimals: int = 1) -> QDoubleSpinBox:
+    box = QDoubleSpinBox()
+    box.setDecimals(decimals)
+    box.setRange(lo, hi)
+    box.setSingleStep(1.0)
+    box.setValue(value)
+    box.setKeyboardTracking(False)
+    return box
+
+
 class Inspector(QWidget):
-    """Parameters of the selected edit, changed through undoable model commands; with no
-    selection, the drawing settings (path timing, brush radius)."""
+    """Parameters of the selected edit, each change an undoable model command: a drag's frame
+    and every pair's handle and target (frame pixels, limited to the frame), a trajectory's
+    start frame, length and timing, the mask's grow/shrink; with no selection, the drawing
+    settings (path timing, brush radius) and the draft mask."""
 
     def __init__(self, model: EditorModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.form = QFormLayout(self)
         self.fields: dict[str, QWidget] = {}
-        for sig in (model.selection_changed, model.edits_changed, model.clip_changed):
+        for sig in (model.selection_changed, model.edits_changed, model.clip_changed,
+                    model.draft_changed):
             sig.connect(self.rebuild)
         self.rebuild()
 
     def _clear(self) -> None:
+        # the widget whose signal caused this rebuild may still be on the stack: defer deletion
         while self.form.rowCount():
-            self.form.removeRow(0)
+            row = self.form.takeRow(0)
+            for item in (row.labelItem, row.fieldItem):
+                w = item.widget() if item is not None else None
+                if w is not None:
+                    w.hide()
+                    w.deleteLater()
         self.fields = {}
 
     def rebuild(self) -> None:
         """Show the rows for the current selection."""
         self._clear()
         m, edit = self.model, self.model.selected_edit
+        if m.clip is None:
+            self.form.addRow(QLabel("Open a clip or project to edit it."))
+            return
         if edit is None:
             self.form.addRow(QLabel("<b>Drawing</b>"))
             timing = QComboBox()
@@ -68,29 +92,14 @@ class Inspector(QWidget):
             radius.valueChanged.connect(lambda v: setattr(m, "brush_radius", float(v)))
             self._row("Path timing", "timing", timing)
             self._row("Brush radius (px)", "radius", radius)
+            if m.draft_mask is not None:
+                self._mask_rows(None, "Draft mask")
             return
         self.form.addRow(QLabel(f"<b>{edit_label(edit)}</b>"))
         if isinstance(edit, mw.DragEdit):
-            frame = QSpinBox()
-            frame.setRange(0, max(m.num_frames - 1, 0))
-            frame.setValue(edit.frame)
-            frame.editingFinished.connect(lambda: self._drag_frame(frame.value()))
-            self._row("Frame", "frame", frame)
-            for j, (a, b) in enumerate(zip(edit.handles.points, edit.targets.points,
-                                           strict=True)):
-                self.form.addRow(f"Pair {j}", QLabel(
-                    f"({a[0]:.1f}, {a[1]:.1f}) → ({b[0]:.1f}, {b[1]:.1f})"))
-            self.form.addRow("Mask", QLabel("yes" if edit.mask is not None else "none"))
+            self._drag_rows(edit)
         elif isinstance(edit, mw.TrajectoryEdit):
-            tr = edit.trajectories
-            start = QSpinBox()
-            start.setRange(0, max(m.num_frames - tr.num_frames, 0))
-            start.setValue(tr.start_frame)
-            start.editingFinished.connect(lambda: self._traj_start(start.value()))
-            self._row("Start frame", "start", start)
-            self.form.addRow("Frames", QLabel(str(tr.num_frames)))
-            self.form.addRow("Tracks", QLabel(f"{tr.num_points} (1 moving, "
-                                              f"{tr.num_points - 1} anchors)"))
+            self._trajectory_rows(edit)
         elif isinstance(edit, mw.MotionTransfer):
             strength = QDoubleSpinBox()
             strength.setRange(0.05, 5.0)
@@ -110,30 +119,114 @@ class Inspector(QWidget):
         delete.clicked.connect(lambda: self.model.remove_edit())
         self.form.addRow(delete)
 
+    def _drag_rows(self, edit: mw.DragEdit) -> None:
+        m = self.model
+        w, h = m.clip.size
+        frame = QSpinBox()
+        frame.setRange(0, max(m.num_frames - 1, 0))
+        frame.setValue(edit.frame)
+        frame.setKeyboardTracking(False)
+        frame.valueChanged.connect(lambda v: self._call(m.retime_edit, m.selection, v, v))
+        self._row("Frame", "frame", frame)
+        for j, (a, b) in enumerate(zip(edit.handles.points, edit.targets.points, strict=True)):
+            boxes = [_spin(-0.5, w - 0.5, float(a[0])), _spin(-0.5, h - 0.5, float(a[1])),
+                     _spin(-0.5, w - 0.5, float(b[0])), _spin(-0.5, h - 0.5, float(b[1]))]
+            for box, key in zip(boxes, ("hx", "hy", "tx", "ty"), strict=True):
+                top = w - 1 if key[1] == "x" else h - 1
+                name = {"h": "handle", "t": "target"}[key[0]]
+                box.setToolTip(f"{name} {key[1]} (frame px, 0..{top})")
+                self.fields[f"pair{j}.{key}"] = box
+                box.valueChanged.connect(lambda _v, j=j, boxes=boxes: self._set_pair(j, boxes))
+            remove = QPushButton("×")
+            remove.setFixedWidth(24)
+            remove.setToolTip("Delete this pair")
+            remove.clicked.connect(lambda _=False, j=j: self._call(m.remove_drag_pair,
+                                                                    m.selection, j))
+            line = QWidget()
+            lay = QHBoxLayout(line)
+            lay.setContentsMargins(0, 0, 0, 0)
+            lay.setSpacing(2)
+            for k, box in enumerate(boxes):
+                if k == 2:
+                    lay.addWidget(QLabel("→"))
+                lay.addWidget(box)
+            lay.addWidget(remove)
+            self.form.addRow(f"Pair {j}", line)
+        self._mask_rows(m.selection, "Mask")
+
+    def _trajectory_rows(self, edit: mw.TrajectoryEdit) -> None:
+        m = self.model
+        tr = edit.trajectories
+        n = m.num_frames
+        start = QSpinBox()
+        start.setRange(0, max(n - tr.num_frames, 0))
+        start.setValue(tr.start_frame)
+        start.setKeyboardTracking(False)
+        start.valueChanged.connect(lambda v: self._call(m.retime_edit, m.selection, v))
+        self._row("Start frame", "start", start)
+        length = QSpinBox()
+        length.setRange(1, max(n - tr.start_frame, 1))
+        length.setValue(tr.num_frames)
+        length.setKeyboardTracking(False)
+        length.valueChanged.connect(lambda v: self._call(
+            m.retime_edit, m.selection, tr.start_frame, tr.start_frame + v - 1))
+        self._row("Length (frames)", "length", length)
+        timing = QComboBox()
+        timing.addItems(TRAJECTORY_TIMINGS)
+        timing.setCurrentText(detect_timing(tr))
+        timing.setToolTip("How the point moves along its path: as drawn (kept), uniform "
+                          "speed, or ease in/out")
+        timing.currentTextChanged.connect(
+            lambda v: self._call(m.set_trajectory_timing, m.selection, v))
+        self._row("Timing", "timing", timing)
+        anchors = tr.num_points - 1
+        self.form.addRow("Tracks", QLabel(
+            f"{tr.num_points} (1 moving, {anchors} static anchor{'s' * (anchors != 1)})"
+            if anchors else "1"))
+        self._mask_rows(m.selection, "Region")
+
+    def _mask_rows(self, index: int | None, label: str) -> None:
+        m = self.model
+        mask = m.draft_mask if index is None else edit_mask(m.edits[index])
+        if mask is None:
+            self.form.addRow(label, QLabel("none (draw one with the polygon or brush tool)"))
+            return
+        area = int(np.asarray(mask.data[0]).sum())
+        kind = "static" if mask.is_static else f"frames {mask.start_frame}–{mask.end_frame - 1}"
+        self.form.addRow(label, QLabel(f"{kind}, {area} px"))
+        amount = QSpinBox()
+        amount.setRange(1, 100)
+        amount.setValue(4)
+        amount.setSuffix(" px")
+        grow, shrink = QPushButton("Grow"), QPushButton("Shrink")
+        grow.clicked.connect(lambda: self._call(m.grow_mask, index, amount.value()))
+        shrink.clicked.connect(lambda: self._call(m.grow_mask, index, -amount.value()))
+        self.fields["mask_amount"], self.fields["grow"], self.fields["shrink"] = \
+            amount, grow, shrink
+        line = QWidget()
+        lay = QHBoxLayout(line)
+        lay.setContentsMargins(0, 0, 0, 0)
+        for w in (amount, grow, shrink):
+            lay.addWidget(w)
+        self.form.addRow("Dilate / erode", line)
+
     def _row(self, label: str, key: str, widget: QWidget) -> None:
         self.fields[key] = widget
         self.form.addRow(label, widget)
 
-    def _replace(self, edit: Any) -> None:
+    def _call(self, fn: Any, *args: Any) -> None:
         try:
-            self.model.replace_edit(self.model.selection, edit, "Change parameter")
+            fn(*args)
         except mw.errors.MotionwrightError as exc:
             self.model.message.emit(str(exc))
             self.rebuild()
 
-    def _drag_frame(self, frame: int) -> None:
-        edit = self.model.selected_edit
-        if isinstance(edit, mw.DragEdit) and frame != edit.frame:
-            self._replace(dataclasses.replace(
-                edit, handles=edit.handles.with_points(edit.handles.points, frame),
-                targets=edit.targets.with_points(edit.targets.points, frame)))
+    def _replace(self, edit: Any) -> None:
+        self._call(self.model.replace_edit, self.model.selection, edit, "Change parameter")
 
-    def _traj_start(self, start: int) -> None:
-        edit = self.model.selected_edit
-        if isinstance(edit, mw.TrajectoryEdit) and start != edit.trajectories.start_frame:
-            tr = edit.trajectories
-            self._replace(dataclasses.replace(edit, trajectories=mw.Trajectory(
-                tr.tracks, tr.visible, start_frame=start, ids=tr.ids)))
+    def _set_pair(self, j: int, boxes: list[QDoubleSpinBox]) -> None:
+        hx, hy, tx, ty = (b.value() for b in boxes)
+        self._call(self.model.set_drag_pair, self.model.selection, j, (hx, hy), (tx, ty))
 
 
 def library_entries(model: EditorModel) -> list[dict[str, Any]]:
@@ -230,12 +323,15 @@ class LibraryPanel(QWidget):
 
 
 class JobRow(QWidget):
-    """One job: title, state, progress bar with ETA, latest preview, cancel button."""
+    """One job: title, state and stage, progress bar with ETA, latest preview, cancel button;
+    a finished render also gets a button that opens it in the A/B compare."""
 
     def __init__(self, model: EditorModel, job: Job) -> None:
         super().__init__()
         self.job = job
         self.title = QLabel(job.title)
+        self.title.setWordWrap(True)
+        self.title.setMinimumWidth(60)
         self.state = QLabel()
         self.state.setWordWrap(True)
         self.state.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -245,8 +341,13 @@ class JobRow(QWidget):
         self.preview.setFixedSize(96, 54)
         self.cancel = QPushButton("Cancel")
         self.cancel.clicked.connect(lambda: model.jobs.cancel(job))
+        self.compare = QPushButton("A/B")
+        self.compare.setToolTip("Compare this render with the source")
+        self.compare.hide()
+        self.compare.clicked.connect(lambda: model.result_ready.emit(job.result))
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
+        top.addWidget(self.compare)
         top.addWidget(self.cancel)
         text = QVBoxLayout()
         text.addLayout(top)
@@ -263,7 +364,12 @@ class JobRow(QWidget):
         j = self.job
         self.bar.setValue(int(j.fraction * 1000))
         eta = "" if j.eta is None or not j.active else f" — ETA {j.eta:.0f} s"
-        text = f"{j.state}{eta}"
+        stage = f" ({j.stage})" if j.stage and j.active else ""
+        text = f"{j.state}{stage}{eta}"
+        if isinstance(j.result, RenderResult):
+            text += f" — {j.result.path.name}"
+            self.state.setToolTip(str(j.result.path))
+            self.compare.show()
         if j.error is not None:
             text = j.error.text()
         self.state.setText(text)

@@ -19,7 +19,7 @@ from ..model.edit_ops import edit_keyframes, edit_span, retime_mode
 from ..model.editor import EditorModel
 
 RULER_H = 22
-ROW_H = 18
+ROW_H = 24
 MARGIN = 8
 EDGE_PX = 5  # how close to a span's end a press grabs that end
 
@@ -83,6 +83,10 @@ class Timeline(QWidget):
         """Widget y of the middle of edit ``index``'s row."""
         return RULER_H + (index + 1) * ROW_H + ROW_H / 2
 
+    def key_y(self, index: int) -> float:
+        """Widget y of the keyframe marks in edit ``index``'s row (below its label)."""
+        return RULER_H + (index + 2) * ROW_H - 7
+
     def span_rect(self, first: int, last: int, index: int) -> QRectF:
         """The rectangle of a span over frames ``first..last`` in edit ``index``'s row."""
         fw = self._frame_width()
@@ -136,13 +140,11 @@ class Timeline(QWidget):
                      Qt.CursorShape.OpenHandCursor if hit else Qt.CursorShape.ArrowCursor)
             self.setCursor(shape)
             return
-        self.drag["now"] = self.dragged_span(self.frame_at(p.x()))
+        self.drag["now"] = self.dragged_span(self.drag, self.frame_at(p.x()))
         self.update()
 
-    def dragged_span(self, frame: int) -> tuple[int, int]:
-        """The span the drag in progress gives when the pointer is over ``frame``."""
-        d = self.drag
-        assert d is not None
+    def dragged_span(self, d: dict[str, Any], frame: int) -> tuple[int, int]:
+        """The span drag ``d`` gives when the pointer is over ``frame``."""
         first, last = d["span"]
         n = self.model.num_frames
         delta = frame - d["from"]
@@ -158,7 +160,7 @@ class Timeline(QWidget):
         d, self.drag = self.drag, None
         if d is None:
             return
-        d["now"] = self.dragged_span(self.frame_at(event.position().x()))
+        d["now"] = self.dragged_span(d, self.frame_at(event.position().x()))
         if d["now"] != d["span"]:
             try:
                 self.model.retime_edit(d["index"], *d["now"])
@@ -175,14 +177,14 @@ class Timeline(QWidget):
         fw = self._frame_width()
         p.setPen(QPen(QColor(20, 20, 20), 1))
         p.setBrush(QColor(255, 255, 255))
-        if fw >= 9 or len(frames) <= 2:
+        if fw >= 7 or len(frames) <= 2:
             for k in frames:
-                self._diamond(p, self.x_of(k + offset), yc, min(5.0, max(fw / 2, 3.0)))
+                self._diamond(p, self.x_of(k + offset), yc, min(4.0, max(fw / 2, 3.0)))
             return
         p.setPen(QPen(QColor(255, 255, 255), 1))
         for k in frames:
             x = self.x_of(k + offset)
-            p.drawLine(QPointF(x, yc - 4), QPointF(x, yc + 4))
+            p.drawLine(QPointF(x, yc - 3), QPointF(x, yc + 3))
 
     def paintEvent(self, event: Any) -> None:
         p = QPainter(self)
@@ -213,7 +215,7 @@ class Timeline(QWidget):
         if m.track_points or m.tracks is not None:
             p.setPen(QPen(QColor(20, 20, 20), 1))
             p.setBrush(QColor(90, 255, 120))
-            self._diamond(p, self.x_of(m.track_frame), RULER_H + ROW_H / 2, 5)
+            self._diamond(p, self.x_of(m.track_frame), RULER_H + ROW_H - 7, 4)
         metrics = QFontMetrics(self.font())
         for i, edit in enumerate(m.edits):
             a, b = edit_span(edit, n)
@@ -228,16 +230,17 @@ class Timeline(QWidget):
                 p.fillRect(QRectF(r.left(), r.top(), 2, r.height()), QColor(255, 230, 180))
                 p.fillRect(QRectF(r.right() - 2, r.top(), 2, r.height()), QColor(255, 230, 180))
             label = edit_label(edit)
+            base = r.top() + metrics.ascent()
             if metrics.horizontalAdvance(label) + 6 <= r.width():
                 p.setPen(QColor(20, 20, 20))
-                p.drawText(QPointF(r.left() + 3, r.bottom() - 3), label)
+                p.drawText(QPointF(r.left() + 3, base), label)
             else:
                 p.setPen(QColor(230, 230, 230))
-                p.drawText(QPointF(r.right() + 8, r.bottom() - 3), label)
+                p.drawText(QPointF(r.right() + 8, base), label)
             keys = edit_keyframes(edit)
             if self.drag is not None and self.drag["index"] == i and offset == 0:
                 keys = [a, b] if retime_mode(edit) == "trim" else [a]
-            self._keyframes(p, keys, self.row_y(i), offset)
+            self._keyframes(p, keys, self.key_y(i), offset)
         x = self.x_of(m.playhead)
         p.setPen(QPen(QColor(255, 80, 80), 2))
         p.drawLine(QPointF(x, 0), QPointF(x, self.height()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from typing import Any
@@ -24,7 +23,7 @@ from PySide6.QtWidgets import (
 
 import motionwright as mw
 
-from ..model import settings
+from ..model import playback, settings
 from ..model.editor import EditorModel, sam_available
 from ..model.explain import explain
 from ..model.frames import FrameLoader
@@ -51,7 +50,7 @@ class MainWindow(QMainWindow):
         self.loader = loader or FrameLoader(dispatcher=model.dispatcher)
         self.viewer = Viewer(model, self.loader)
         self.timeline = Timeline(model)
-        self.compare = CompareView(model)
+        self.compare = CompareView(model, self.loader)
         self.inspector = Inspector(model)
         self.library = LibraryPanel(model)
         self.jobs_panel = JobsPanel(model)
@@ -152,6 +151,9 @@ class MainWindow(QMainWindow):
         self._action("end", "Last frame", lambda: m.set_playhead(m.num_frames - 1), "End", p)
         self._action("mark_in", "Set in", lambda: m.set_in(), "I", p)
         self._action("mark_out", "Set out", lambda: m.set_out(), "O", p)
+        self.loop_action = self._action("loop", "&Loop in/out", m.set_loop, "Ctrl+L", p,
+                                        checkable=True)
+        self.loop_action.setChecked(m.loop)
         c = bar.addMenu("&Clip")
         self._action("track", "&Track points", m.track, "Ctrl+T", c)
         self._action("render_preview", "Render (&preview)", lambda: m.render("preview"), None, c)
@@ -223,7 +225,6 @@ class MainWindow(QMainWindow):
 
     def _on_clip(self) -> None:
         self.set_speed(0)
-        self.compare.result = None
 
     def _on_job(self, job: Job) -> None:
         if job.state == FAILED and job.error is not None:
@@ -247,21 +248,22 @@ class MainWindow(QMainWindow):
 
     # -- playback ------------------------------------------------------------------------------
     def set_speed(self, speed: int) -> None:
-        """Play at ``speed`` × the clip's fps (negative = backwards, 0 = stop)."""
+        """Play the in/out range at ``speed`` × the clip's fps (negative = backwards, 0 =
+        stop), looping when the model's ``loop`` is on."""
         self.speed = speed
         if speed == 0 or self.model.clip is None:
             self.speed = 0
             self.play_timer.stop()
             return
-        self._play_from = self.model.playhead
+        first, last = self.model.play_range()
+        self._play_from = playback.start_frame(self.model.playhead, first, last, speed)
+        self.model.set_playhead(self._play_from)
         self._play_clock.start()
         interval = max(5, int(500 / (float(self.model.clip.fps) * abs(speed))))
         self.play_timer.start(interval)
 
     def toggle_play(self) -> None:
         """Space: play forward at 1× or stop."""
-        if self.speed == 0 and self.model.playhead >= self.model.num_frames - 1:
-            self.model.set_playhead(0)
         self.set_speed(0 if self.speed else 1)
 
     def shuttle(self, direction: int) -> None:
@@ -277,10 +279,11 @@ class MainWindow(QMainWindow):
 
     def _tick(self) -> None:
         m = self.model
-        elapsed = self._play_clock.elapsed() / 1000.0
-        target = self._play_from + math.floor(elapsed * float(m.clip.fps) * self.speed)
-        landed = m.set_playhead(target)
-        if landed != target:
+        first, last = m.play_range()
+        frame, playing = playback.frame_at(self._play_from, self._play_clock.elapsed() / 1000.0,
+                                           float(m.clip.fps), self.speed, first, last, m.loop)
+        m.set_playhead(frame)
+        if not playing:
             self.set_speed(0)
 
     # -- files ---------------------------------------------------------------------------------

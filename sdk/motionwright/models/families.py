@@ -166,6 +166,22 @@ FAMILIES: dict[str, Family] = {
         example="CogVideoX-2b",
         used_by="GuidedGeneration (S²V2V)",
     ),
+    # Not a diffusers pipeline: a transformers ``SamModel`` folder (config.json,
+    # model.safetensors, a processor config) or one of Meta's official checkpoints
+    # (sam_vit_*.pth) for the segment-anything package. See ``models.sam``.
+    "sam": Family(
+        name="sam",
+        title="Segment Anything (masks from clicks and boxes)",
+        pipelines=("SamModel",),
+        components=(
+            Component("model", ("SamModel",), "model", "transformers"),
+            Component("processor", ("SamProcessor",), "processor", "transformers"),
+        ),
+        denoiser="model",
+        embedding_key="output_channels",
+        example="sam-vit-base (transformers folder) or sam_vit_b_01ec64.pth",
+        used_by="mw.segment, DragEdit (Drag-A-Video foreground split)",
+    ),
 }
 
 # A folder holding only one of these component classes identifies the family it belongs to.
@@ -176,6 +192,7 @@ COMPONENT_FAMILIES: dict[str, str] = {
     "MotionAdapter": "animatediff",
     "UNet3DConditionModel": "zeroscope",
     "CogVideoXTransformer3DModel": "cogvideox",
+    "SamModel": "sam",
 }
 
 

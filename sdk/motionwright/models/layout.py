@@ -238,6 +238,10 @@ def inspect_layout(family: Family, path: str | Path, config: str | Path | None =
         )
     if family.name == "animatediff" and not (path / "model_index.json").is_file():
         return _animatediff_adapter_layout(family, path, config)
+    if family.name == "sam":
+        from .sam import sam_layout
+
+        return sam_layout(family, path)
     if path.is_file():
         _check_weights_file(family, path)
         if config is None:

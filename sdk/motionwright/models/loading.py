@@ -294,6 +294,11 @@ def load_model(family: str | Family, model: Any = None, *, device: Any = "auto",
     layout = spec.layout()
     dev = select_device(device)
     dt = select_dtype(dtype, dev)
+    if fam.name == "sam":
+        from .sam import load_sam
+
+        pipe, identity = load_sam(fam, layout, dt)
+        return LoadedModel(fam, spec, layout, pipe, dev, dt, identity)
     with quiet_libraries():
         if layout.weights_file is not None and fam.name == "sd15":
             from safetensors import safe_open
@@ -414,6 +419,10 @@ def check_model(spec: ModelSpec) -> list[ComponentReport]:
     except (ModelNotFoundError, ModelMismatchError) as exc:
         return [ComponentReport("files", "-", "missing" if isinstance(exc, ModelNotFoundError)
                                 else "wrong", message=str(exc))]
+    if fam.name == "sam":
+        from .sam import check_sam
+
+        return [ComponentReport(**r) for r in check_sam(fam, layout)]
     reports = []
     owner = FAMILIES["sd15"] if layout.adapter is not None else fam
     with quiet_libraries():

@@ -9,7 +9,10 @@
 - **Mask.** Sparse "mask points" are propagated like the handle sets, and each frame's mask is
   the union of small square patches centred on them (Fig. 5).
 
-The paper tracks with DIFT features; here the points are tracked with :func:`motionwright.track`.
+The paper tracks foreground points with DIFT features and splits them with a SAM mask:
+:func:`propagate_drag` takes both as options (``foreground``: a SAM mask; ``correspond``: a
+DIFT point matcher, see ``motionwright.methods.dragavideo``); without them the optical-flow
+tracker :func:`motionwright.track` follows the points and the split is by mask or motion.
 Arrays: points ``(N, 2)`` float32 pixels, tracks ``(T, N, 2)``, visibility ``(T, N)`` bool.
 """
 
@@ -191,7 +194,8 @@ class DragPropagation:
 def propagate_drag(clip: Any, handles: Any, targets: Any, *, mask: Any = None,
                    k: int = 3, spacing: float = 4.0, mask_spacing: int = 16,
                    frames: Any = None, progress: Any = None, cancel: Any = None,
-                   tracker_options: Any = None) -> DragPropagation:
+                   tracker_options: Any = None, foreground: Any = None,
+                   correspond: Any = None) -> DragPropagation:
     """Carry a drag's handles, targets and mask from its frame to every frame (§3.2).
 
     ``handles`` and ``targets`` are :class:`~motionwright.PointSet` s on the drag frame.
@@ -201,9 +205,15 @@ def propagate_drag(clip: Any, handles: Any, targets: Any, *, mask: Any = None,
     ``mask_spacing`` pixels and propagated (Fig. 5). Everything is tracked in one call to
     :func:`motionwright.track` (``progress``, ``cancel``, ``frames`` and ``tracker_options``
     are passed on).
+
+    ``foreground`` (an ``(H, W)`` bool array on the drag frame, e.g. from
+    :func:`motionwright.segment`) overrides ``mask`` for the foreground/background split.
+    ``correspond(points (P, 2), key_frame, frames: range) -> (tracks (T, P, 2), visible
+    (T, P))`` replaces the optical-flow tracker (e.g. DIFT correspondences); ``frames`` is
+    the tracked range (default the whole clip).
     """
     from ..tracking import track
-    from ..types import Mask, PointSet
+    from ..types import Mask, PointSet, Trajectory
 
     if not isinstance(handles, PointSet) or not isinstance(targets, PointSet):
         raise InvalidInputError("handles, targets: expected PointSets on the drag frame")
@@ -233,13 +243,32 @@ def propagate_drag(clip: Any, handles: Any, targets: Any, *, mask: Any = None,
     mpts = mask_points(key_mask, mask_spacing) if key_mask is not None else np.zeros((0, 2),
                                                                                     np.float32)
     all_pts = np.concatenate([sets, mpts]).astype(np.float32)
-    traj = track(clip, PointSet(all_pts, frame=frame), frames=frames, progress=progress,
-                 cancel=cancel, options=tracker_options)
+    if correspond is not None:
+        from ..tracking.api import resolve_range
+
+        span = resolve_range(frames, len(clip))
+        if frame not in span:
+            raise InvalidInputError(
+                f"frames: the tracked range [{span.start}, {span.stop}) does not hold the drag "
+                f"frame {frame}")
+        c_tracks, c_vis = correspond(all_pts, frame, span)
+        traj = Trajectory(np.asarray(c_tracks, np.float32), np.asarray(c_vis, bool),
+                          start_frame=span.start)
+    else:
+        traj = track(clip, PointSet(all_pts, frame=frame), frames=frames, progress=progress,
+                     cancel=cancel, options=tracker_options)
     key_row = frame - traj.start_frame
     n_set = len(sets)
     set_tracks, set_vis = traj.tracks[:, :n_set], traj.visible[:, :n_set]
-    if key_mask is not None:
-        fg = split_foreground(sets, key_mask)
+    split_mask = key_mask
+    if foreground is not None:
+        split_mask = np.asarray(foreground, bool)
+        if split_mask.shape != (height, width):
+            raise ShapeError(
+                f"foreground: expected the clip's size {width}x{height}, got "
+                f"{split_mask.shape[1]}x{split_mask.shape[0]}")
+    if split_mask is not None:
+        fg = split_foreground(sets, split_mask)
         fg[centres] = True
     else:
         fg = split_by_motion(set_tracks, set_vis, group, centres, key_row)
