@@ -12,7 +12,7 @@ can be streamed; :func:`make_moving_objects` materialises a small clip with ever
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import cv2
@@ -39,6 +39,22 @@ def noise_texture(height: int, width: int, rng: np.random.Generator,
     acc /= acc.std(axis=(0, 1)) + 1e-6
     base = rng.uniform(60, 190, size=3).astype(np.float32)
     return np.clip(base + 45.0 * acc, 0, 255).astype(np.uint8)
+
+
+def cover_crop(image: np.ndarray, width: int, height: int,
+               rng: np.random.Generator | None = None) -> np.ndarray:
+    """Scale ``image`` ``(h, w, 3)`` to cover ``width``×``height`` and cut a window of that size
+    (centred, or at a random place and slightly random scale when ``rng`` is given)."""
+    h, w = image.shape[:2]
+    s = max(width / w, height / h) * (rng.uniform(1.0, 1.3) if rng is not None else 1.0)
+    resized = cv2.resize(image, (max(width, round(w * s)), max(height, round(h * s))),
+                         interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
+    spare_y, spare_x = resized.shape[0] - height, resized.shape[1] - width
+    if rng is None:
+        y, x = spare_y // 2, spare_x // 2
+    else:
+        y, x = int(rng.integers(0, spare_y + 1)), int(rng.integers(0, spare_x + 1))
+    return np.ascontiguousarray(resized[y:y + height, x:x + width])
 
 
 @dataclass(frozen=True)
@@ -112,6 +128,26 @@ class MovingObjectsScene:
         self._masks = [obj.shape_mask() for obj in self.objects]
         self.tracks, self.point_object = self._sample_tracks(rng, points_per_object)
         self.visible = self._visibility()
+
+    def use_images(self, background: np.ndarray, objects: list[np.ndarray],
+                   rng: np.random.Generator | None = None) -> None:
+        """Dress the scene in pictures (``(h, w, 3)`` uint8 RGB, e.g. photographs) instead of
+        procedural textures: ``background`` covers the frame and object ``i`` wears
+        ``objects[i % len(objects)]``. Paths, tracks and visibility are unchanged."""
+        width, height = self.size
+        self.background = cover_crop(background, width, height, rng)
+        for i, obj in enumerate(self.objects):
+            oh, ow = obj.texture.shape[:2]
+            texture = cover_crop(objects[i % len(objects)], ow, oh, rng)
+            self.objects[i] = replace(obj, texture=texture)
+
+    def materialise(self) -> SyntheticClip:
+        """Every frame and the ground truth at once (for short, small clips)."""
+        frames = np.stack([self.frame(t) for t in range(self.num_frames)])
+        ids = np.stack([self.object_ids(t) for t in range(self.num_frames)])
+        return SyntheticClip(frames=frames, tracks=self.tracks, visible=self.visible,
+                             object_masks=ids >= 0, object_ids=ids,
+                             point_object=self.point_object, fps=self.fps)
 
     def _random_object(self, rng: np.random.Generator, index: int, count: int,
                        max_speed: float, scale: float) -> MovingObject:
@@ -231,8 +267,4 @@ def make_moving_objects(num_frames: int, size: tuple[int, int] = (320, 240), *, 
     scene = MovingObjectsScene(num_frames, size, seed=seed, num_objects=num_objects,
                                max_speed=max_speed, points_per_object=points_per_object,
                                **scene_options)
-    frames = np.stack([scene.frame(t) for t in range(num_frames)])
-    ids = np.stack([scene.object_ids(t) for t in range(num_frames)])
-    return SyntheticClip(frames=frames, tracks=scene.tracks, visible=scene.visible,
-                         object_masks=ids >= 0, object_ids=ids,
-                         point_object=scene.point_object, fps=scene.fps)
+    return scene.materialise()

@@ -11,7 +11,6 @@ ground-truth visibility, so occlusion decisions can be scored.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib.util
 from pathlib import Path
 
@@ -41,17 +40,6 @@ def _photo(name: str) -> np.ndarray | None:
     return None if bgr is None else cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def _cover(image: np.ndarray, width: int, height: int, rng: np.random.Generator) -> np.ndarray:
-    """Scale ``image`` to cover ``width``×``height`` and cut a random window of that size."""
-    h, w = image.shape[:2]
-    s = max(width / w, height / h) * rng.uniform(1.0, 1.3)
-    resized = cv2.resize(image, (max(width, round(w * s)), max(height, round(h * s))),
-                         interpolation=cv2.INTER_CUBIC if s > 1 else cv2.INTER_AREA)
-    y = rng.integers(0, resized.shape[0] - height + 1)
-    x = rng.integers(0, resized.shape[1] - width + 1)
-    return np.ascontiguousarray(resized[y:y + height, x:x + width])
-
-
 def make_scene(num_frames: int, size: tuple[int, int], *, seed: int = 0, photos: bool = True,
                **options) -> tuple[MovingObjectsScene, str]:
     """A moving-objects scene; with ``photos`` (and scikit-image present) photo-textured.
@@ -64,12 +52,7 @@ def make_scene(num_frames: int, size: tuple[int, int], *, seed: int = 0, photos:
     rng = np.random.default_rng(seed + 1000)
     names = list(PHOTOS)
     rng.shuffle(names)
-    width, height = scene.size
-    scene.background = _cover(_photo(names[0]), width, height, rng)
-    for i, obj in enumerate(scene.objects):
-        oh, ow = obj.texture.shape[:2]
-        texture = _cover(_photo(names[1 + i % (len(names) - 1)]), ow, oh, rng)
-        scene.objects[i] = dataclasses.replace(obj, texture=texture)
+    scene.use_images(_photo(names[0]), [_photo(name) for name in names[1:]], rng)
     return scene, "photo"
 
 

@@ -42,9 +42,9 @@ def crop_box(points: np.ndarray, masks: np.ndarray | None, frame_size: tuple[int
         h = w / aspect
     w, h = min(w, width), min(h, height)
     cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    bx0 = int(round(np.clip(cx - w / 2, 0, width - w)))
-    by0 = int(round(np.clip(cy - h / 2, 0, height - h)))
-    return bx0, by0, min(width, bx0 + int(round(w))), min(height, by0 + int(round(h)))
+    bx0 = round(np.clip(cx - w / 2, 0, width - w))
+    by0 = round(np.clip(cy - h / 2, 0, height - h))
+    return bx0, by0, min(width, bx0 + round(w)), min(height, by0 + round(h))
 
 
 def to_model(frame: np.ndarray, box: tuple[int, int, int, int], size: tuple[int, int]

@@ -75,7 +75,7 @@ def mask_loss(offset, outside):
 
 def step_candidates(limit: float, unit: float) -> np.ndarray:
     """The Δp values tried by eq. (6): ``[-l, l]`` in half-unit steps, in image pixels."""
-    n = int(round(limit * 2))
+    n = round(limit * 2)
     return (np.arange(-n, n + 1, dtype=np.float32) / 2.0) * unit
 
 

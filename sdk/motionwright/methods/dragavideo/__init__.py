@@ -1,0 +1,46 @@
+"""Drag-A-Video (Teng et al.): point-based drag editing of real footage on SD 1.5.
+
+The method (paper §3), module by module:
+
+- §3.2 point-set propagation — :mod:`motionwright.propagation.dragavideo` with the SAM
+  foreground split (:mod:`motionwright.segment`) and DIFT correspondences (:mod:`.features`;
+  SD UNet decoder block 1 at t = 261, averaged over noise draws, as DIFT); the optical-flow
+  tracker is the fallback (``correspondence="flow"``).
+- Per-frame DDIM inversion (:mod:`.ddim`), learnable latent offsets at the levels
+  {42, 41, 35, 30} of a 50-step schedule (§4.1).
+- Video-level motion supervision, eq. (3)–(5), and temporal-consistent point tracking with a
+  shared Δp ∈ [−l, l], eq. (6)–(7) (:mod:`.supervision`).
+- Optional LoRA on the UNet attention trained on the clip's frames (:mod:`.lora`), and
+  cross-branch/cross-frame self-attention in the decoder while denoising (:mod:`.attention`).
+- The native-resolution crop → model size → feathered composite round trip (:mod:`.region`)
+  and the run loop with progress, previews and cancel (:mod:`.run`).
+
+Defaults, and why (paper §4.1 where it speaks, DragDiffusion's public defaults where it is
+silent, since the authors build on it):
+
+- Adam without weight decay, lr 0.01, at most 60 iterations, l = 3, timesteps {42,41,35,30}
+  of 50: §4.1.
+- Early stop when every user handle is within 2 supervision units of its target in every
+  frame (DragDiffusion's threshold); LoRA rank 16, AdamW lr 5e-4, batch 4, 80 steps; mask
+  loss weight λ = 0.1; drag-loss patch radius 1; supervision at half the image resolution
+  (``unit`` = 2 pixels); features from decoder block n−2 (SD 1.5 ``up_blocks.2``); empty
+  prompt, no classifier-free guidance (DragDiffusion's guidance 1.0).
+- Handle sets of 3×3 points 4 pixels apart: the paper's ablation (Fig. 6).
+- Handle-feature moving average decay 0.9 (footnote 2 follows FreeDrag's moving average; the
+  paper gives no value).
+- The tracking reference is each frame's original handle feature in the input (§3.1, as
+  DragGAN/DragDiffusion). Tracking uses the features of the same forward pass as the loss,
+  so frames can be processed in chunks with one UNet pass per iteration; the handles a loss
+  uses are therefore one iteration behind DragDiffusion's order.
+- The offsets are optimised on the inverted latent of each level independently (one UNet call
+  per level, no backpropagation through the sampling chain); at generation the edited branch
+  starts from the top level's latent plus its offset and adds each lower level's offset when
+  the chain reaches it. The paper does not say how the levels combine.
+- Cross-branch attention (MasaCtrl) only while denoising the result, on every decoder
+  self-attention, from the first step (DragDiffusion's use of it); each edited frame also
+  attends to the drag frame's source (cross-frame, for temporal consistency).
+"""
+
+from .run import DragResult, DragSettings, drag_clip, processed_rows, with_overrides
+
+__all__ = ["DragResult", "DragSettings", "drag_clip", "processed_rows", "with_overrides"]
