@@ -94,3 +94,47 @@ def test_render_range_syntax(bad, tmp_path, capsys):
     assert exc.value.code == 2
     err = capsys.readouterr().err
     assert "A:B" in err or "A < B" in err
+
+
+class _Stream:
+    def __init__(self, tty):
+        self.tty, self.text = tty, ""
+
+    def isatty(self):
+        return self.tty
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+
+def _events(total, seconds_per_step):
+    from motionwright.progress import ProgressEvent
+
+    return [ProgressEvent("decode", i, total, i * seconds_per_step, None)
+            for i in range(1, total + 1)]
+
+
+def test_progress_bar_draws_only_after_a_second():
+    from motionwright.cli._common import _Bar
+
+    quick, slow = _Stream(True), _Stream(True)
+    for event in _events(5, 0.1):
+        _Bar(quick)(event)
+    bar = _Bar(slow)
+    for event in _events(5, 0.5):
+        bar(event)
+    assert quick.text == ""
+    assert "[" in slow.text and "5/5" in slow.text and slow.text.endswith("\n")
+
+
+def test_progress_in_a_log_is_one_line_per_stage():
+    from motionwright.cli._common import _Bar
+
+    log = _Stream(False)
+    bar = _Bar(log)
+    for event in _events(5, 0.5):
+        bar(event)
+    assert log.text == "decode: 5/5 in 2.5s\n"

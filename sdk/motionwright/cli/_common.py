@@ -69,17 +69,28 @@ def print_json(payload: Any) -> None:
 
 
 class _Bar:
-    """Draws one progress bar line on stderr, but only once a stage has run for a second."""
+    """Draws one progress bar line on stderr, but only once a stage has run for a second.
+
+    When stderr is not a terminal (a log file, CI), it prints one line per finished stage
+    instead of redrawing the bar.
+    """
 
     def __init__(self, stream=None, delay: float = 1.0, width: int = 28) -> None:
         self.stream = stream or sys.stderr
         self.delay = delay
         self.width = width
+        self.interactive = bool(getattr(self.stream, "isatty", lambda: False)())
         self._shown_stage: str | None = None
         self._last_draw = 0.0
 
     def __call__(self, event: ProgressEvent) -> None:
         finished = event.total > 0 and event.done >= event.total
+        if not self.interactive:
+            if finished and event.elapsed >= self.delay:
+                self.stream.write(f"{event.stage}: {event.done}/{event.total} in "
+                                  f"{event.elapsed:.1f}s\n")
+                self.stream.flush()
+            return
         now = time.monotonic()
         if event.elapsed < self.delay and self._shown_stage != event.stage:
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import parse_box, parse_xy, progress_bar
+from ._common import parse_box, parse_size, parse_xy, progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,10 +24,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="limit the edit to this box on the drag frame")
     group.add_argument("--mask", metavar="FILE",
                        help="limit the edit to a mask (PNG, or a saved Mask .json)")
+    group.add_argument("--mask-point", type=parse_xy, action="append", metavar="X,Y",
+                       help="a mask point (repeat): the edit region is the union of squares "
+                       "around them, carried through the clip (Drag-A-Video Fig. 5)")
+    parser.add_argument("--mask-patch", type=int, metavar="PX",
+                        help="side of the square around each --mask-point (default: 1/8 of "
+                        "the frame's shorter side)")
     parser.add_argument("--frame", type=int, default=0, metavar="K",
                         help="frame the points are placed on (default 0)")
     parser.add_argument("--backend", choices=("preview", "diffusion"), default="preview",
                         help="preview: CPU, no weights (default); diffusion: local models")
+    diff = parser.add_argument_group("diffusion backend (Drag-A-Video on SD 1.5)")
+    diff.add_argument("--model", metavar="PATH",
+                      help="SD 1.5 model folder or file (default: the configured sd15 model)")
+    diff.add_argument("--size", type=parse_size, metavar="WxH",
+                      help="model working size of the edited region (default 512x512)")
+    diff.add_argument("--iterations", type=int, metavar="N",
+                      help="maximum drag iterations (default 60)")
+    diff.add_argument("--lora-steps", type=int, metavar="N",
+                      help="LoRA fine-tuning steps on the clip before dragging (default 80; "
+                      "0: off)")
+    diff.add_argument("--stride", type=int, metavar="K",
+                      help="run diffusion on every K-th frame and carry the edit to the frames "
+                      "between with the tracked motion (default 1: every frame)")
+    diff.add_argument("--steps", type=int, metavar="N",
+                      help="DDIM schedule length (default 50; the offset timesteps scale with "
+                      "it)")
+    diff.add_argument("--memory", choices=("gpu", "balanced", "lowvram"),
+                      help="memory profile: gpu (fastest), balanced (about 12 GB at 16 "
+                      "frames 512x512), lowvram")
+    diff.add_argument("--correspondence", choices=("dift", "flow"),
+                      help="point propagation: DIFT features (default) or optical flow")
+    diff.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT",
                         help="video or image-sequence pattern to write")
     parser.add_argument("--compare", metavar="VIDEO",
@@ -58,10 +86,18 @@ def run(args: argparse.Namespace) -> int:
         mask = Mask.from_box(*args.mask_box, clip.size)
     elif args.mask is not None:
         mask = Mask.load(args.mask)
+    elif args.mask_point:
+        mask = _mask_from_points(args.mask_point, args.mask_patch, clip.size)
     edit = DragEdit(PointSet(args.handle, frame=args.frame),
                     PointSet(args.target, frame=args.frame), mask)
     bar = progress_bar()
-    result = render(clip, [edit], backend=args.backend, progress=bar)
+    if args.backend == "diffusion":
+        from ..methods.backend import render_drag
+
+        result = render_drag(clip, edit, models=args.model, settings=_settings(args, clip),
+                             memory=args.memory, progress=bar)
+    else:
+        result = render(clip, [edit], backend=args.backend, progress=bar)
     result.save(args.output, progress=bar)
     print(f"drag rendered ({args.backend}) -> {args.output}", file=sys.stderr)
     if args.compare:
@@ -71,3 +107,30 @@ def run(args: argparse.Namespace) -> int:
                      edit=edit).save(args.compare, progress=bar)
         print(f"comparison -> {args.compare}", file=sys.stderr)
     return 0
+
+
+def _mask_from_points(points, patch, size):
+    """A static Mask: the union of ``patch``-pixel squares around the mask points."""
+    from ..errors import InvalidInputError
+    from ..propagation.dragavideo import mask_from_points
+    from ..types import Mask, PointSet
+
+    width, height = size
+    side = patch if patch is not None else max(16, round(min(width, height) / 8))
+    if side < 1:
+        raise InvalidInputError(f"--mask-patch: expected a positive pixel size, got {patch}")
+    PointSet(points).check_inside(size)
+    return Mask(mask_from_points(points, size, side)[None])
+
+
+def _settings(args, clip):
+    """DragSettings from the command line (None options keep the defaults)."""
+    from ..methods.dragavideo import DragSettings, with_overrides
+
+    base = DragSettings()
+    levels = None
+    if args.steps is not None:
+        levels = tuple(max(1, round(t * args.steps / base.steps)) for t in base.levels)
+    return with_overrides(base, size=args.size, iterations=args.iterations,
+                          lora_steps=args.lora_steps, stride=args.stride, steps=args.steps,
+                          levels=levels, correspondence=args.correspondence, seed=args.seed)

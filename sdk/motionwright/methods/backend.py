@@ -1,8 +1,9 @@
 """The ``"diffusion"`` render backend: the papers' methods on local diffusion models.
 
 ``render(clip, edits, *, models, progress, cancel)`` is called by :func:`motionwright.render`.
-:class:`~motionwright.edits.MotionTransfer` (Reenact Anything) renders here; the other edit
-types' methods come with later releases and raise :class:`BackendUnavailableError` naming the
+:class:`~motionwright.edits.MotionTransfer` (Reenact Anything) and
+:class:`~motionwright.edits.DragEdit` (Drag-A-Video) render here; the other edit types'
+methods come with later releases and raise :class:`BackendUnavailableError` naming the
 backend that renders them today.
 """
 
@@ -14,7 +15,6 @@ from typing import Any
 from ..errors import BackendUnavailableError, InvalidInputError
 
 _LATER = {
-    "DragEdit": "Drag-A-Video",
     "TrajectoryEdit": "ReVideo",
     "PromptEdit": "Point-to-Point",
     "GuidedGeneration": "S²V2V",
@@ -43,8 +43,18 @@ def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None)
     ``models`` is None (the configured models), a path, ``{family: path}`` or a
     :class:`motionwright.models.Models` (reused across calls, so several shots share one load).
     """
-    from ..edits import MotionTransfer
+    from ..edits import DragEdit, MotionTransfer
 
+    drags = [e for e in edits if isinstance(e, DragEdit)]
+    if drags:
+        if len(drags) != len(edits):
+            raise InvalidInputError(
+                "edits: the diffusion backend renders DragEdits and a MotionTransfer in "
+                "separate calls; render the drags first, then the transfer on the result"
+            )
+        for drag in drags:
+            clip = render_drag(clip, drag, models=models, progress=progress, cancel=cancel)
+        return clip
     transfers = [e for e in edits if isinstance(e, MotionTransfer)]
     for edit in edits:
         name = type(edit).__name__
@@ -85,3 +95,30 @@ def render_motion_transfer(clip, edit, *, models: Any = None, num_frames: int | 
     video = generate(loaded, clip[0], edit.motion, settings, memory=policy,
                      progress=progress, cancel=cancel)
     return Clip.from_frames(video, fps=clip.fps)
+
+
+def render_drag(clip, edit, *, models: Any = None, settings: Any = None, memory: Any = None,
+                progress=None, cancel=None):
+    """Drag-A-Video for one :class:`~motionwright.edits.DragEdit` on every frame of ``clip``
+    with the ``sd15`` model (and ``sam`` where configured); returns an in-memory Clip.
+
+    ``settings``: a :class:`~motionwright.methods.dragavideo.DragSettings` (default: the
+    paper's); ``memory``: a policy name (``gpu``, ``balanced``, ``lowvram``) or None for the
+    models' policy (``auto`` means ``gpu`` here).
+    """
+    from pathlib import Path
+
+    from ..clip import Clip
+    from ..models.loading import as_models
+    from .dragavideo import DragSettings, drag_clip
+
+    holder = as_models(models)
+    loaded = holder.get("sd15")
+    # A single path names the sd15 model; SAM then comes from the store.
+    sam_models = None if isinstance(holder.paths, str | Path) else holder
+    policy = memory if memory is not None else holder.memory
+    if policy == "auto":
+        policy = None
+    result = drag_clip(loaded, clip, edit, settings or DragSettings(), memory=policy,
+                       sam_models=sam_models, progress=progress, cancel=cancel)
+    return Clip.from_frames(result.frames, fps=clip.fps)

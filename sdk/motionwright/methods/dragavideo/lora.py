@@ -70,4 +70,19 @@ def clip_lora(unet, latents, cond, alphas_cumprod, *, steps: int, rank: int = 16
             p.data = p.data.to(dtype)
         yield losses
     finally:
-        unet.delete_adapters(ADAPTER)
+        _remove(unet)
+
+
+def _remove(unet) -> None:
+    """Take the adapter out and put every wrapped layer's original module back in place."""
+    from peft.tuners.lora import LoraLayer
+
+    unet.delete_adapters(ADAPTER)
+    modules = dict(unet.named_modules())
+    for name, module in list(modules.items()):
+        if isinstance(module, LoraLayer) and hasattr(module, "base_layer"):
+            parent_name, _, child = name.rpartition(".")
+            setattr(modules[parent_name] if parent_name else unet, child, module.base_layer)
+    if getattr(unet, "peft_config", None) is not None and not unet.peft_config:
+        del unet.peft_config
+    unet._hf_peft_config_loaded = False

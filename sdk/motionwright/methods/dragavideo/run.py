@@ -254,10 +254,13 @@ def drag_clip(loaded, clip, edit, settings: DragSettings | None = None, *,
     unet, vae = pipe.unet, pipe.vae
     notes: list[str] = []
 
-    size = tuple(s.size) if s.size is not None else (512, 512)
+    from .._frames import size_multiple, working_size
+
+    native = clip.size
+    multiple = size_multiple(getattr(pipe, "vae_scale_factor", 8), len(unet.down_blocks))
+    size = working_size(native, 512, multiple, requested=tuple(s.size or (512, 512)))
     frames = np.stack([np.asarray(f) for f in clip])
     t_count = len(frames)
-    native = clip.size
     cond = _encode_text(pipe, s.prompt, device).to(dtype)
     schedule: Schedule = make_schedule(pipe.scheduler.config, s.steps)
     alphas_train = torch.as_tensor(make_train_alphas(pipe.scheduler.config))
