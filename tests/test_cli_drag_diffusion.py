@@ -6,13 +6,12 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-import motionwright as mw  # noqa: E402
-from motionwright.cli.main import main  # noqa: E402
-from motionwright.edits import DragEdit  # noqa: E402
-from motionwright.errors import InvalidInputError  # noqa: E402
-from motionwright.synthetic import make_moving_objects  # noqa: E402
-
-from tiny_models import tiny_model  # noqa: E402
+import motionwright as mw
+from motionwright.cli.main import main
+from motionwright.edits import DragEdit
+from motionwright.errors import InvalidInputError
+from motionwright.synthetic import make_moving_objects
+from tiny_models import tiny_model
 
 FAST = ["--size", "32x32", "--steps", "10", "--iterations", "2", "--lora-steps", "0",
         "--correspondence", "flow"]
@@ -83,7 +82,7 @@ def test_render_dispatches_drag_edits_to_the_diffusion_backend(shot):
     x, y = scene.tracks[0, 0]
     edit = DragEdit(mw.PointSet([[x, y]]), mw.PointSet([[x + 4, y]]))
     with pytest.raises(InvalidInputError, match="separate calls"):
-        from motionwright.edits import MotionTransfer  # noqa: F401
+        from motionwright.edits import MotionTransfer
         from motionwright.methods.backend import render
 
         render(clip, [edit, object.__new__(MotionTransfer)], models=None)

@@ -9,15 +9,13 @@ pytest.importorskip("diffusers")
 import motionwright as mw  # noqa: E402
 from motionwright.edits import DragEdit  # noqa: E402
 from motionwright.errors import Cancelled, InvalidInputError  # noqa: E402
-from motionwright.methods.dragavideo import DragSettings, drag_clip, processed_rows  # noqa: E402
-from motionwright.methods.dragavideo import ddim, region  # noqa: E402
+from motionwright.methods.dragavideo import DragSettings, ddim, drag_clip, processed_rows, region  # noqa: E402  # noqa: E402
 from motionwright.methods.dragavideo import supervision as sup  # noqa: E402
 from motionwright.methods.dragavideo.attention import cross_branch_attention  # noqa: E402
 from motionwright.methods.dragavideo.features import dift_track, sample_points  # noqa: E402
 from motionwright.models import load_model  # noqa: E402
 from motionwright.progress import CancelToken  # noqa: E402
 from motionwright.synthetic import make_moving_objects  # noqa: E402
-
 from tiny_models import tiny_model  # noqa: E402
 
 FAST = dict(size=(32, 32), steps=10, levels=(8, 7, 5, 4), lora_steps=0, segmenter="none",
@@ -102,7 +100,7 @@ def test_shared_step_moves_every_frame_by_the_same_amount_and_finds_the_minimise
     torch.testing.assert_close(lengths, torch.full_like(lengths, 2.0))
     torch.testing.assert_close(moved / lengths[..., None], d)
     # Steps never exceed l, and a finished point does not move.
-    far, step = sup.shared_step(sample, ref, handles, targets, active, limit=1.0, unit=1.0)
+    _, step = sup.shared_step(sample, ref, handles, targets, active, limit=1.0, unit=1.0)
     assert float(step[0]) == pytest.approx(1.0)
     still, step = sup.shared_step(sample, ref, handles, targets, ~active, limit=3.0, unit=1.0)
     assert torch.equal(still, handles) and float(step[0]) == 0.0
@@ -166,7 +164,7 @@ def test_cross_branch_attention_keeps_the_source_branch(sd15):
 def test_drag_loss_decreases_and_outside_pixels_stay(sd15, scene):
     syn, clip = scene
     h = syn.tracks[0, 0]
-    target = np.clip(h + [10, 4], 0, [47, 39])
+    target = np.clip(h + np.array([10, 4]), 0, [47, 39])
     mask = mw.Mask.from_box(4, 4, 40, 32, clip.size)
     edit = DragEdit(mw.PointSet([h], frame=0), mw.PointSet([target], frame=0), mask)
     events = []
@@ -186,7 +184,7 @@ def test_lora_and_dift_and_stride_run_and_leave_the_model_unchanged(sd15, scene)
     syn, clip = scene
     before = {k: v.clone() for k, v in sd15.pipeline.unet.state_dict().items()}
     h = syn.tracks[0, 0]
-    edit = DragEdit(mw.PointSet([h], frame=0), mw.PointSet([h + [6, 0]], frame=0))
+    edit = DragEdit(mw.PointSet([h], frame=0), mw.PointSet([h + np.array([6, 0])], frame=0))
     settings = DragSettings(**{**FAST, "correspondence": "dift", "lora_steps": 2, "stride": 2,
                                "iterations": 2})
     res = drag_clip(sd15, clip, edit, settings)
@@ -204,7 +202,7 @@ def test_lora_and_dift_and_stride_run_and_leave_the_model_unchanged(sd15, scene)
 def test_cancel_stops_the_drag(sd15, scene):
     syn, clip = scene
     h = syn.tracks[0, 0]
-    edit = DragEdit(mw.PointSet([h], frame=0), mw.PointSet([h + [8, 0]], frame=0))
+    edit = DragEdit(mw.PointSet([h], frame=0), mw.PointSet([h + np.array([8, 0])], frame=0))
     token = CancelToken()
 
     def on_progress(event):

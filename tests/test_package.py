@@ -11,7 +11,8 @@ import motionwright as mw
 
 PUBLIC = ["Clip", "PointSet", "Trajectory", "Mask", "MotionEmbedding", "DragEdit",
           "TrajectoryEdit", "MotionTransfer", "PromptEdit", "GuidedGeneration", "Project",
-          "render", "track", "learn_motion", "Timecode", "CancelToken"]
+          "render", "track", "learn_motion", "segment", "segment_clip", "Timecode",
+          "CancelToken"]
 
 
 def test_public_names_resolve():

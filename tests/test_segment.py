@@ -8,15 +8,14 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-import motionwright as mw  # noqa: E402
-from motionwright.errors import InvalidInputError, ShapeError  # noqa: E402
-from motionwright.models import ModelMismatchError, ModelNotFoundError, ModelStore  # noqa: E402
-from motionwright.models.loading import check_model, load_model  # noqa: E402
-from motionwright.models.store import ModelSpec  # noqa: E402
-from motionwright.segment import segment, segment_clip  # noqa: E402
-from motionwright.synthetic import make_moving_objects  # noqa: E402
-
-from tiny_models import tiny_model  # noqa: E402
+import motionwright as mw
+from motionwright.errors import InvalidInputError, ShapeError
+from motionwright.models import ModelMismatchError, ModelNotFoundError, ModelStore
+from motionwright.models.loading import check_model, load_model
+from motionwright.models.store import ModelSpec
+from motionwright.segment import segment, segment_clip
+from motionwright.synthetic import make_moving_objects
+from tiny_models import tiny_model
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +66,7 @@ def test_incomplete_or_wrong_sam_folders_are_clear(tmp_path):
     broken = tmp_path / "sam"
     shutil.copytree(tiny_model("sam"), broken)
     (broken / "model.safetensors").unlink()
-    with pytest.raises(ModelNotFoundError, match="model.safetensors is missing"):
+    with pytest.raises(ModelNotFoundError, match=r"model\.safetensors is missing"):
         load_model("sam", broken, device="cpu")
     with pytest.raises(ModelMismatchError, match="not a SamModel"):
         load_model("sam", tiny_model("sd15") / "unet", device="cpu")

@@ -29,6 +29,8 @@ _EXPORTS = {
     "render": "motionwright.rendering",
     "track": "motionwright.tracking",
     "learn_motion": "motionwright.learn",
+    "segment": "motionwright.segment",
+    "segment_clip": "motionwright.segment",
     "CancelToken": "motionwright.progress",
     "ProgressEvent": "motionwright.progress",
     "errors": "motionwright.errors",
@@ -59,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .progress import CancelToken, ProgressEvent
     from .project import Project
     from .rendering import render
+    from .segment import segment, segment_clip
     from .timecode import Timecode
     from .tracking import track
     from .types import Mask, MotionEmbedding, PointSet, Trajectory

@@ -1,0 +1,138 @@
+"""Drag-A-Video: seconds per drag iteration and peak memory, SD 1.5 sizes, random weights.
+
+    python tests/benchmarks/bench_drag.py [--frames 16] [--size 512] [--memory gpu|balanced]
+    python tests/benchmarks/bench_drag.py --tiny        # tiny UNet on the CPU (smoke figures)
+
+Builds the full-size SD 1.5 UNet and VAE from their configs (nothing is downloaded; speed and
+memory do not depend on weight values) and times what a drag run repeats: one iteration (UNet
+forward with gradients at the 4 offset levels for every frame, the motion-supervision loss,
+backward, Adam) and one denoising step of both branches with cross-branch attention. On CUDA
+it synchronises around timings and reports ``torch.cuda.max_memory_allocated``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+
+SD15_UNET = dict(sample_size=64, in_channels=4, out_channels=4, layers_per_block=2,
+                 block_out_channels=(320, 640, 1280, 1280),
+                 down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                 up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+                 cross_attention_dim=768, attention_head_dim=8)
+TINY_UNET = dict(sample_size=16, in_channels=4, out_channels=4, layers_per_block=1,
+                 block_out_channels=(32, 64), down_block_types=("CrossAttnDownBlock2D",
+                                                                "DownBlock2D"),
+                 up_block_types=("UpBlock2D", "CrossAttnUpBlock2D"), cross_attention_dim=32,
+                 attention_head_dim=8)
+
+
+def main() -> None:
+    import torch
+    from diffusers import UNet2DConditionModel
+
+    from motionwright.methods.dragavideo import supervision as sup
+    from motionwright.methods.dragavideo.attention import cross_branch_attention
+    from motionwright.methods.dragavideo.run import _forward
+    from motionwright.models.hooks import activation_checkpointing
+    from motionwright.models.memory import get_policy
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--tiny", action="store_true")
+    ap.add_argument("--frames", type=int, default=16)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--memory", default="gpu", choices=("gpu", "balanced", "lowvram"))
+    ap.add_argument("--iterations", type=int, default=3)
+    args = ap.parse_args()
+    cuda = torch.cuda.is_available() and not args.tiny
+    device = torch.device("cuda" if cuda else "cpu")
+    dtype = torch.float16 if cuda else torch.float32
+    size = 32 if args.tiny else args.size
+    frames = min(args.frames, 4) if args.tiny else args.frames
+    cfg = TINY_UNET if args.tiny else SD15_UNET
+    with torch.device("meta"):
+        unet = UNet2DConditionModel(**cfg)
+    unet = unet.to_empty(device=device).to(dtype)
+    for p in unet.parameters():
+        torch.nn.init.normal_(p, std=0.02)
+        p.requires_grad_(False)
+    policy = get_policy(args.memory)
+    chunk = {"gpu": frames, "balanced": 4, "lowvram": 1}[policy.name]
+    scale = 2 if args.tiny else 8
+    lat = size // scale
+    levels = (42, 41, 35, 30)
+
+    class _Sched:
+        def timestep(self, lv):
+            return lv * 20
+
+    cond = torch.randn(1, 77 if not args.tiny else 16, cfg["cross_attention_dim"],
+                       device=device, dtype=dtype)
+    inverted = {lv: torch.randn(frames, 4, lat, lat, device=device, dtype=dtype)
+                for lv in levels}
+    offsets = {lv: torch.zeros(frames, 4, lat, lat, device=device, requires_grad=True)
+               for lv in levels}
+    opt = torch.optim.Adam(list(offsets.values()), lr=0.01)
+    block = f"up_blocks.{len(unet.up_blocks) - 2}"
+    handles = torch.full((frames, 9, 2), size / 2.0, device=device)
+    targets = handles + 40
+    template = None
+    active = torch.ones(9, dtype=torch.bool, device=device)
+    predicate = policy.checkpoint_predicate()
+    ckpt = (activation_checkpointing(unet, predicate) if predicate else contextlib.nullcontext())
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
+
+    def iteration():
+        nonlocal template
+        opt.zero_grad(set_to_none=True)
+        for i in range(0, frames, chunk):
+            idx = slice(i, i + chunk)
+            ins = [inverted[lv][idx] + offsets[lv][idx].to(dtype) for lv in levels]
+            fmap, _ = _forward(unet, ins, levels, _Sched(), cond, block, grad=True)
+            if template is None:
+                template = sup.handle_template(fmap, handles[idx], (size, size), 1, 2.0)
+            loss = sup.drag_loss(fmap, handles[idx], targets[idx], template, active,
+                                 (size, size), 1, 2.0)
+            loss.backward()
+        opt.step()
+
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    with ckpt:
+        iteration()  # warm-up
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(args.iterations):
+            iteration()
+        sync()
+    per_iter = (time.perf_counter() - t0) / args.iterations
+    peak_iter = torch.cuda.max_memory_allocated() if cuda else None
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    both = torch.randn(2 * frames, 4, lat, lat, device=device, dtype=dtype)
+    with torch.no_grad(), cross_branch_attention(unet, frames, 0):
+        unet(both, 500, encoder_hidden_states=cond.expand(2 * frames, -1, -1))
+        sync()
+        t0 = time.perf_counter()
+        unet(both, 500, encoder_hidden_states=cond.expand(2 * frames, -1, -1))
+        sync()
+    per_step = time.perf_counter() - t0
+    peak_step = torch.cuda.max_memory_allocated() if cuda else None
+    total = 60 * per_iter + 42 * per_step
+    print(f"device: {device} ({torch.cuda.get_device_name() if cuda else 'cpu'}), "
+          f"{'tiny UNet' if args.tiny else 'SD 1.5 UNet'}, {frames} frames {size}x{size}, "
+          f"memory profile {policy.name}, dtype {dtype}")
+    print(f"drag iteration: {per_iter:.3f} s"
+          + (f", peak {peak_iter / 2**30:.2f} GiB" if peak_iter else ""))
+    print(f"denoise step (2 branches): {per_step:.3f} s"
+          + (f", peak {peak_step / 2**30:.2f} GiB" if peak_step else ""))
+    print(f"projected drag (60 iterations + 42 denoise steps, no LoRA/inversion): "
+          f"{total:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
