@@ -193,7 +193,7 @@ def test_lora_and_dift_and_stride_run_and_leave_the_model_unchanged(sd15, scene)
     outside = np.ones(syn.frames.shape[1:3], bool)
     outside[y0:y1, x0:x1] = False
     for t in range(len(clip)):
-        assert np.array_equal(res.frames[t][outside], syn.frames[t][outside])
+        assert np.array_equal(res.clip[t][outside], syn.frames[t][outside])
     after = sd15.pipeline.unet.state_dict()
     assert set(after) == set(before)
     assert all(torch.equal(after[k], before[k]) for k in before)

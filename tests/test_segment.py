@@ -13,7 +13,7 @@ from motionwright.errors import InvalidInputError, ShapeError
 from motionwright.models import ModelMismatchError, ModelNotFoundError, ModelStore
 from motionwright.models.loading import check_model, load_model
 from motionwright.models.store import ModelSpec
-from motionwright.segment import segment, segment_clip
+from motionwright.segmentation import segment, segment_clip
 from motionwright.synthetic import make_moving_objects
 from tiny_models import tiny_model
 

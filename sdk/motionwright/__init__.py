@@ -29,8 +29,8 @@ _EXPORTS = {
     "render": "motionwright.rendering",
     "track": "motionwright.tracking",
     "learn_motion": "motionwright.learn",
-    "segment": "motionwright.segment",
-    "segment_clip": "motionwright.segment",
+    "segment": "motionwright.segmentation",
+    "segment_clip": "motionwright.segmentation",
     "CancelToken": "motionwright.progress",
     "ProgressEvent": "motionwright.progress",
     "errors": "motionwright.errors",
@@ -61,7 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .progress import CancelToken, ProgressEvent
     from .project import Project
     from .rendering import render
-    from .segment import segment, segment_clip
+    from .segmentation import segment, segment_clip
     from .timecode import Timecode
     from .tracking import track
     from .types import Mask, MotionEmbedding, PointSet, Trajectory

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fractions import Fraction
 
@@ -19,6 +22,27 @@ def _state_dir(tmp_path, monkeypatch):
     """Keep recent files, recovery copies and the motion library inside the test folder."""
     monkeypatch.setenv("MOTIONWRIGHT_GUI_STATE", str(tmp_path / "state"))
     monkeypatch.setenv("MOTIONWRIGHT_GUI_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture(autouse=True)
+def _no_models(tmp_path, monkeypatch):
+    """No model configured unless a test configures one (its own config file, no env)."""
+    monkeypatch.setenv("MOTIONWRIGHT_CONFIG_DIR", str(tmp_path / "config"))
+    for var in ("MOTIONWRIGHT_MODELS", "MOTIONWRIGHT_MODEL_SAM"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
+def sam_model(monkeypatch):
+    """A tiny random SAM (built once per session) configured through
+    ``MOTIONWRIGHT_MODEL_SAM``; returns its folder."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tiny_models import tiny_model
+
+    path = tiny_model("sam")
+    monkeypatch.setenv("MOTIONWRIGHT_MODEL_SAM", str(path))
+    return path
 
 
 def make_frames(n: int = 12, size: tuple[int, int] = (96, 64)) -> np.ndarray:

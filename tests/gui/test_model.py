@@ -133,9 +133,11 @@ def test_brush_paints_and_erases(model):
     assert not model.draft_mask.at(0)[20, 25] and model.draft_mask.at(0)[20, 20]
 
 
-def test_sam_tool_is_refused_without_segment(model):
-    with pytest.raises(mw.errors.BackendUnavailableError, match="sam"):
+def test_sam_tool_is_refused_without_a_sam_model(model):
+    with pytest.raises(mw.errors.BackendUnavailableError,
+                       match="motionwright models add sam PATH"):
         model.set_tool("sam")
+    assert model.tool == "drag"
     with pytest.raises(mw.errors.InvalidInputError, match="tool"):
         model.set_tool("lasso")
 

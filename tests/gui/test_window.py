@@ -334,7 +334,7 @@ def test_motion_library_lists_and_applies(qtbot, window, model, tmp_path, monkey
 
 def test_sam_tool_disabled_with_tooltip(window):
     act = window.tool_actions["sam"]
-    assert not act.isEnabled() and "sam" in act.toolTip()
+    assert not act.isEnabled() and "motionwright models add sam PATH" in act.toolTip()
 
 
 def test_help_lists_shortcuts(qtbot, window):

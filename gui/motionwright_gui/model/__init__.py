@@ -8,10 +8,11 @@ from .frames import FrameCache, FrameLoader
 from .jobs import Job, JobQueue
 from .recovery import Recovery
 from .render_out import RenderResult, render_target, save_streaming
+from .sam_tool import SamTool, sam_status
 from .tools import ToolController
 from .undo import Command, UndoStack
 
 __all__ = ["TIMINGS", "TOOLS", "Command", "EditorModel", "Explanation", "FrameCache",
-           "FrameLoader", "Job", "JobQueue", "Recovery", "RenderResult", "Signal", "Snapshot",
-           "ToolController", "UndoStack", "edit_ops", "explain", "playback", "render_target",
-           "sam_available", "save_streaming"]
+           "FrameLoader", "Job", "JobQueue", "Recovery", "RenderResult", "SamTool", "Signal",
+           "Snapshot", "ToolController", "UndoStack", "edit_ops", "explain", "playback",
+           "render_target", "sam_available", "sam_status", "save_streaming"]

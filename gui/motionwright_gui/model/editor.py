@@ -25,6 +25,7 @@ from .frames import Dispatcher, call_now
 from .jobs import Job, JobQueue
 from .recovery import Recovery
 from .render_out import RenderResult, render_target, save_streaming
+from .sam_tool import SamTool, sam_status
 from .undo import Command, UndoStack
 
 TOOLS = ("select", "drag", "points", "polygon", "brush", "pen", "sam")
@@ -33,11 +34,9 @@ PROJECT_SUFFIX = ".mwproj"
 
 
 def sam_available() -> bool:
-    """Whether the SDK offers click segmentation (``mw.segment``)."""
-    try:
-        return callable(getattr(mw, "segment", None))
-    except AttributeError:
-        return False
+    """Whether the SAM click tool can run: a ``sam`` model is configured (checked cheaply,
+    without loading it; see :func:`~motionwright_gui.model.sam_tool.sam_status`)."""
+    return sam_status()[0]
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,9 @@ class Snapshot:
     track_frame: int
     tracks: Any
     selection: int | None
+    sam_clicks: tuple = ()
+    sam_frame: int = 0
+    sam_mask: Any = None
 
 
 class EditorModel:
@@ -81,6 +83,9 @@ class EditorModel:
         self.track_points: tuple = ()
         self.track_frame = 0
         self.tracks: Any = None
+        self.sam_clicks: tuple = ()
+        self.sam_frame = 0
+        self.sam_mask: Any = None
         self.path_timing = "uniform"
         self.brush_radius = 8.0
         self.backend = "preview"
@@ -107,6 +112,7 @@ class EditorModel:
         self.document_changed = Signal("document_changed")
         self.message = Signal("message")
         self.undo.changed.connect(self._on_undo_changed)
+        self.sam = SamTool(self)
 
     # -- opening and saving --------------------------------------------------------------------
     def open(self, path: str | os.PathLike) -> None:
@@ -135,6 +141,8 @@ class EditorModel:
         self.playhead = self.in_point
         self.selection = self.selected_point = None
         self.draft_mask, self.anchors, self.track_points, self.tracks = None, (), (), None
+        self.sam_clicks, self.sam_frame, self.sam_mask = (), 0, None
+        self.sam.pending = ()
         self.preview_clip = None
         self.undo.clear()
         self.edits_version += 1
@@ -254,7 +262,7 @@ class EditorModel:
         """The current undoable state."""
         return Snapshot(tuple(self.edits), self.in_point, self.out_point, self.draft_mask,
                         self.anchors, self.track_points, self.track_frame, self.tracks,
-                        self.selection)
+                        self.selection, self.sam_clicks, self.sam_frame, self.sam_mask)
 
     def change(self, text: str, **fields: Any) -> None:
         """Record an undoable change of the :class:`Snapshot` ``fields`` given."""
@@ -284,6 +292,8 @@ class EditorModel:
         self.draft_mask, self.anchors = state.draft_mask, state.anchors
         self.track_points, self.track_frame = state.track_points, state.track_frame
         self.tracks = state.tracks
+        self.sam_clicks, self.sam_frame, self.sam_mask = (state.sam_clicks, state.sam_frame,
+                                                          state.sam_mask)
         self.selection = state.selection if state.selection is None or state.selection < len(
             state.edits) else None
         if differs("edits"):
@@ -291,7 +301,8 @@ class EditorModel:
             self._refresh_preview()
         if differs("in_point") or differs("out_point"):
             self.range_changed.emit()
-        if any(differs(n) for n in ("draft_mask", "anchors", "track_points", "track_frame")):
+        if any(differs(n) for n in ("draft_mask", "anchors", "track_points", "track_frame",
+                                    "sam_clicks", "sam_frame", "sam_mask")):
             self.draft_changed.emit()
         if differs("tracks"):
             self.tracks_changed.emit()
@@ -315,13 +326,14 @@ class EditorModel:
         return None if self.selection is None else self.edits[self.selection]
 
     def set_tool(self, tool: str) -> None:
-        """Make ``tool`` (one of :data:`TOOLS`) active; ``"sam"`` needs ``mw.segment``."""
+        """Make ``tool`` (one of :data:`TOOLS`) active; ``"sam"`` needs a configured ``sam``
+        model (BackendUnavailableError naming the command that adds one otherwise)."""
         if tool not in TOOLS:
             raise mw.errors.InvalidInputError(f"tool: expected one of {TOOLS}, got {tool!r}")
-        if tool == "sam" and not sam_available():
-            raise mw.errors.BackendUnavailableError(
-                "SAM clicks need a configured `sam` model family and an SDK with "
-                "motionwright.segment; use the polygon or brush tool")
+        if tool == "sam":
+            ok, reason = sam_status()
+            if not ok:
+                raise mw.errors.BackendUnavailableError(reason)
         if tool != self.tool:
             self.tool = tool
             self.tool_changed.emit()
@@ -334,12 +346,14 @@ class EditorModel:
         self.change(text, edits=edits, selection=len(edits) - 1)
         return len(edits) - 1
 
-    def replace_edit(self, index: int, edit: Any, text: str = "Change edit") -> None:
-        """Put ``edit`` in place of edit ``index``."""
+    def replace_edit(self, index: int, edit: Any, text: str = "Change edit",
+                     **extra: Any) -> None:
+        """Put ``edit`` in place of edit ``index`` (``extra`` :class:`Snapshot` fields change
+        in the same undo step)."""
         edit.check_against(self.num_frames, self.clip.size)
         edits = list(self.edits)
         edits[index] = edit
-        self.change(text, edits=edits, selection=index)
+        self.change(text, edits=edits, selection=index, **extra)
 
     def remove_edit(self, index: int | None = None) -> None:
         """Delete edit ``index`` (default: the selected one)."""
@@ -480,16 +494,19 @@ class EditorModel:
         self.replace_edit(index, edit_ops.with_mask(edit, edit_ops.grow_mask(mask, px)),
                           "Grow mask" if px >= 0 else "Shrink mask")
 
-    def set_mask(self, mask: Any, text: str = "Set mask") -> None:
+    def set_mask(self, mask: Any, text: str = "Set mask", **extra: Any) -> None:
         """Give the selected drag/trajectory edit ``mask`` (a DragEdit's mask, a trajectory
-        edit's region), or make it the draft mask used by the next edit."""
+        edit's region), or make it the draft mask used by the next edit; ``extra``
+        :class:`Snapshot` fields change in the same undo step."""
         edit = self.selected_edit
         if isinstance(edit, mw.DragEdit):
-            self.replace_edit(self.selection, dataclasses.replace(edit, mask=mask), text)
+            self.replace_edit(self.selection, dataclasses.replace(edit, mask=mask), text,
+                              **extra)
         elif isinstance(edit, mw.TrajectoryEdit) and mask is not None:
-            self.replace_edit(self.selection, dataclasses.replace(edit, region=mask), text)
+            self.replace_edit(self.selection, dataclasses.replace(edit, region=mask), text,
+                              **extra)
         else:
-            self.change(text, draft_mask=mask)
+            self.change(text, draft_mask=mask, **extra)
 
     def paint_mask(self, stroke: Any, radius: float, erase: bool = False) -> None:
         """Brush ``stroke`` ``(M, 2)`` of discs of ``radius`` px into the current mask (the
@@ -538,8 +555,10 @@ class EditorModel:
                     track_frame=self.playhead)
 
     def clear_drafts(self) -> None:
-        """Drop the draft mask, anchors and track points."""
-        self.change("Clear drafts", draft_mask=None, anchors=(), track_points=())
+        """Drop the draft mask, anchors, track points and SAM clicks."""
+        self.sam.pending = ()
+        self.change("Clear drafts", draft_mask=None, anchors=(), track_points=(), sam_clicks=(),
+                    sam_mask=None)
 
     # -- background work -------------------------------------------------------------------------
     def points_to_track(self) -> Any:

@@ -37,10 +37,14 @@ def explain(exc: BaseException, *, family: str = "svd") -> Explanation:
             extra = "sam"
         return Explanation("An optional part of Motionwright is not installed", detail,
                            f"pip install 'motionwright[{extra}]'")
+    fix = f"motionwright models add {family} /path/to/{family}-model"
+    if name == "ModelNotFoundError" and f"no {family} model configured" not in detail:
+        return Explanation(f"The {family} model's files are missing", detail, fix)
     if name == "ModelNotFoundError" or ("model" in detail.lower() and (
             isinstance(exc, errors.MediaNotFoundError | errors.BackendUnavailableError))):
-        return Explanation(f"No {family} model is configured", detail,
-                           f"motionwright models add {family} /path/to/{family}-model")
+        return Explanation(f"No {family} model is configured", detail, fix)
+    if name == "ModelMismatchError":
+        return Explanation(f"The {family} model could not be loaded", detail, fix)
     if name == "OutOfMemoryError":
         return Explanation("The GPU ran out of memory", detail,
                            "motionwright render ... --memory lowvram")

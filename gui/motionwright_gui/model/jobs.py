@@ -126,6 +126,9 @@ class JobQueue:
 
     def _execute(self, job: Job) -> None:
         if job.cancel_token.cancelled:
+            if job.state != CANCELLED:
+                job.state = CANCELLED
+                self.dispatcher(self.changed.emit, job)
             return
         job.state, job.started = RUNNING, time.monotonic()
         self.dispatcher(self.changed.emit, job)

@@ -69,6 +69,8 @@ class ToolController:
                     m.add_anchor(p)
             else:
                 self.stroke = [p]
+        elif tool == "sam":
+            m.sam.click(*p, positive=not alt)
         elif tool == "select":
             hit = self.pick(p, pick_radius)
             if hit is None:
@@ -123,13 +125,20 @@ class ToolController:
             self.close_polygon()
 
     def key(self, name: str) -> bool:
-        """Keys the tool handles ("Enter" closes a polygon, "Escape" cancels); True if
-        used."""
+        """Keys the tool handles ("Enter" closes a polygon or applies the SAM mask, "Escape"
+        cancels or clears the SAM clicks); True if used."""
         if name == "Enter" and self.polygon:
             self.close_polygon()
             return True
         if name == "Escape" and (self.polygon or self.line or self.stroke or self.moving):
             self.cancel()
+            return True
+        m = self.model
+        if m.tool == "sam" and name == "Enter" and m.sam_mask is not None:
+            m.sam.apply()
+            return True
+        if m.tool == "sam" and name == "Escape" and m.sam_clicks:
+            m.sam.clear()
             return True
         return False
 

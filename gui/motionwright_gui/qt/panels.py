@@ -393,7 +393,7 @@ class JobsPanel(QWidget):
 
     def on_job(self, job: Job) -> None:
         """Add or refresh the row of ``job``."""
-        if job.kind == "preview":
+        if job.kind in ("preview", "sam-click"):
             return
         row = self.rows.get(job.id)
         if row is None:

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QWidget
 import motionwright as mw
 
 from ..model.editor import EditorModel
+from ..model.explain import explain
 from ..model.frames import FrameLoader
 from ..model.geometry import ViewTransform
 from ..model.tools import ToolController, edit_points
@@ -23,6 +24,7 @@ TRACK = QColor(90, 255, 120)
 LOST = QColor(255, 70, 70)
 MASK = QColor(255, 60, 160, 90)
 SELECTED = QColor(255, 255, 255)
+SAM_MASK = QColor(60, 255, 140, 110)
 
 
 def mask_image(mask: np.ndarray, colour: QColor) -> QImage:
@@ -151,13 +153,14 @@ class Viewer(QWidget):
             p = event.position()
             self._panning = (p.x(), p.y(), self.pan)
             return
-        if event.button() != Qt.MouseButton.LeftButton:
+        right = event.button() == Qt.MouseButton.RightButton and self.model.tool == "sam"
+        if event.button() != Qt.MouseButton.LeftButton and not right:
             return
         x, y = self._frame_pos(event)
         mods = event.modifiers()
         self._guard(self.tools.press, x, y,
                     shift=bool(mods & Qt.KeyboardModifier.ShiftModifier),
-                    alt=bool(mods & Qt.KeyboardModifier.AltModifier),
+                    alt=right or bool(mods & Qt.KeyboardModifier.AltModifier),
                     pick_radius=self._pick_radius())
 
     def mouseMoveEvent(self, event: Any) -> None:
@@ -196,7 +199,8 @@ class Viewer(QWidget):
             return fn(*args, **kwargs)
         except mw.errors.MotionwrightError as exc:
             self.tools.cancel()
-            self.model.message.emit(str(exc))
+            family = "sam" if self.model.tool == "sam" else "svd"
+            self.model.message.emit(explain(exc, family=family).text().replace("\n", " — "))
             return None
 
     def dragEnterEvent(self, event: Any) -> None:
@@ -257,6 +261,8 @@ class Viewer(QWidget):
                 masks.append((mask, QColor(MASK.red(), MASK.green(), MASK.blue(), alpha)))
         if m.draft_mask is not None:
             masks.append((m.draft_mask, QColor(120, 120, 255, 100)))
+        if m.sam_mask is not None:
+            masks.append((m.sam_mask, SAM_MASK))
         for mask, colour in masks:
             img = self._mask(mask, colour)
             if img is not None:
@@ -319,6 +325,23 @@ class Viewer(QWidget):
         if m.track_frame == m.playhead:
             for xy in m.track_points:
                 self._dot(p, t, xy, TRACK, 4)
+        self._draw_sam_clicks(p, t)
+
+    def _draw_sam_clicks(self, p: QPainter, t: ViewTransform) -> None:
+        m = self.model
+        drawn = m.sam.clicks_here()
+        pending = m.sam.pending if m.sam.pending_frame == m.playhead else ()
+        pending = pending[len(drawn):] if pending[:len(drawn)] == drawn else ()
+        for k, (x, y, label) in enumerate((*drawn, *pending)):
+            wx, wy = t.to_widget(x, y)
+            colour = TRACK if label == 1 else LOST
+            p.setPen(QPen(QColor(0, 0, 0), 1))
+            p.setBrush(colour if k < len(drawn) else Qt.BrushStyle.NoBrush)
+            p.drawEllipse(QPointF(wx, wy), 5, 5)
+            p.setPen(QPen(QColor(255, 255, 255) if k < len(drawn) else colour, 1.5))
+            p.drawLine(QPointF(wx - 3, wy), QPointF(wx + 3, wy))
+            if label == 1:
+                p.drawLine(QPointF(wx, wy - 3), QPointF(wx, wy + 3))
 
     def _draw_tracks(self, p: QPainter, t: ViewTransform) -> None:
         tr = self.model.tracks

@@ -6,7 +6,7 @@ import os
 import time
 from typing import Any
 
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtCore import QElapsedTimer, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (
     QApplication,
@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
 import motionwright as mw
 
 from ..model import playback, settings
-from ..model.editor import EditorModel, sam_available
+from ..model.editor import EditorModel
 from ..model.explain import explain
 from ..model.frames import FrameLoader
 from ..model.jobs import FAILED, Job
+from ..model.sam_tool import CLICK_KIND, sam_status
 from .compare import CompareView
 from .panels import Inspector, JobsPanel, LibraryPanel
 from .timeline import Timeline
@@ -160,6 +161,8 @@ class MainWindow(QMainWindow):
         self._action("render_diffusion", "Render (&diffusion)", lambda: m.render("diffusion"),
                      "Ctrl+R", c)
         self._action("learn", "&Learn motion from in/out", m.learn_motion, None, c)
+        self.tools_menu = bar.addMenu("&Tools")
+        self.tools_menu.aboutToShow.connect(self.refresh_sam)
         h = bar.addMenu("&Help")
         self._action("help", "&Keyboard shortcuts", self.show_help, "F1", h)
         tools_bar = self.addToolBar("Tools")
@@ -173,19 +176,26 @@ class MainWindow(QMainWindow):
             act.triggered.connect(lambda _=False, n=name: self._guard(m.set_tool, n))
             group.addAction(act)
             tools_bar.addAction(act)
+            self.tools_menu.addAction(act)
             self.addAction(act)
             self.tool_actions[name] = act
-        sam = self.tool_actions["sam"]
-        if not sam_available():
-            sam.setEnabled(False)
-            sam.setToolTip("SAM clicks need the `sam` model family: pip install "
-                           "'motionwright[sam]' and motionwright models add sam PATH. "
-                           "Use the polygon or brush tool meanwhile.")
+        self.tools_menu.addSeparator()
+        self._action("sam_propagate", "Propagate SAM mask through the clip",
+                     m.sam.propagate, "Ctrl+Shift+M", self.tools_menu)
+        self._action("sam_apply", "Apply SAM mask", m.sam.apply, "Ctrl+M", self.tools_menu)
+        self._action("sam_clear", "Clear SAM clicks", m.sam.clear, None, self.tools_menu)
+        tools_bar.addAction(self.actions_by_name["sam_propagate"])
+        tools_bar.addAction(self.actions_by_name["sam_apply"])
+        self.refresh_sam()
         tools_bar.addSeparator()
         for name in ("track", "preview", "render_preview", "render_diffusion"):
             tools_bar.addAction(self.actions_by_name[name])
         m.tool_changed.connect(self._sync_tool)
+        m.tool_changed.connect(self._sync_sam_actions)
+        m.draft_changed.connect(self._sync_sam_actions)
+        m.clip_changed.connect(self._sync_sam_actions)
         self._sync_tool()
+        self._sync_sam_actions()
 
     def _build_status(self) -> None:
         self.status_frame = QLabel()
@@ -201,6 +211,34 @@ class MainWindow(QMainWindow):
         act = self.tool_actions.get(self.model.tool)
         if act is not None:
             act.setChecked(True)
+
+    def refresh_sam(self) -> bool:
+        """Re-check whether a ``sam`` model is configured (cheap: no weights are read) and
+        enable the SAM tool or explain, in its tooltip, the command that adds one. Runs when
+        the Tools menu opens and when the window is activated (e.g. back from a terminal
+        where ``motionwright models add sam PATH`` ran). Returns whether it is enabled."""
+        ok, reason = sam_status()
+        act = self.tool_actions["sam"]
+        act.setEnabled(ok)
+        act.setToolTip(reason)
+        act.setStatusTip(reason)
+        if not ok and self.model.tool == "sam":
+            self.model.set_tool("polygon")
+        self._sync_sam_actions()
+        return ok
+
+    def _sync_sam_actions(self) -> None:
+        m = self.model
+        on = m.tool == "sam" and m.clip is not None
+        self.actions_by_name["sam_propagate"].setEnabled(
+            on and any(label == 1 for _, _, label in m.sam_clicks))
+        self.actions_by_name["sam_apply"].setEnabled(m.sam_mask is not None)
+        self.actions_by_name["sam_clear"].setEnabled(bool(m.sam_clicks or m.sam_mask is not None))
+
+    def changeEvent(self, event: Any) -> None:
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.refresh_sam()
+        super().changeEvent(event)
 
     def _update_status(self) -> None:
         m = self.model
@@ -229,8 +267,9 @@ class MainWindow(QMainWindow):
     def _on_job(self, job: Job) -> None:
         if job.state == FAILED and job.error is not None:
             self.statusBar().showMessage(job.error.text().replace("\n", " — "), 15000)
-            self.side_tabs.setCurrentWidget(self.jobs_panel)
-        elif job.kind in ("render", "learn") and job.active:
+            if job.kind != CLICK_KIND:
+                self.side_tabs.setCurrentWidget(self.jobs_panel)
+        elif job.kind in ("render", "learn", "segment") and job.active:
             self.side_tabs.setCurrentWidget(self.jobs_panel)
 
     def _autosave(self) -> None:
@@ -243,7 +282,9 @@ class MainWindow(QMainWindow):
         try:
             return fn(*args)
         except (mw.errors.MotionwrightError, OSError, ImportError) as exc:
-            self.statusBar().showMessage(explain(exc).text().replace("\n", " — "), 15000)
+            family = "sam" if getattr(fn, "__self__", None) is self.model.sam else "svd"
+            self.statusBar().showMessage(explain(exc, family=family).text().replace("\n", " — "),
+                                         15000)
             return None
 
     # -- playback ------------------------------------------------------------------------------
@@ -358,6 +399,8 @@ class MainWindow(QMainWindow):
         rows.append(("Trajectory pen: static anchor", "Shift+click"))
         rows.append(("Brush: erase", "Alt+drag"))
         rows.append(("Polygon: close", "Enter, double click or click the first vertex"))
+        rows.append(("SAM: keep / exclude click", "Click / Alt+click or right-click"))
+        rows.append(("SAM: apply mask / clear clicks", "Enter / Escape"))
         return rows
 
     def show_help(self) -> QDialog:

@@ -100,15 +100,17 @@ def render_motion_transfer(clip, edit, *, models: Any = None, num_frames: int | 
 def render_drag(clip, edit, *, models: Any = None, settings: Any = None, memory: Any = None,
                 progress=None, cancel=None):
     """Drag-A-Video for one :class:`~motionwright.edits.DragEdit` on every frame of ``clip``
-    with the ``sd15`` model (and ``sam`` where configured); returns an in-memory Clip.
+    with the ``sd15`` model (and ``sam`` where configured); returns a lazy Clip that
+    composites the edited region into each source frame when it is read (frames stream from
+    ``clip``; only the region crops are held).
 
     ``settings``: a :class:`~motionwright.methods.dragavideo.DragSettings` (default: the
-    paper's); ``memory``: a policy name (``gpu``, ``balanced``, ``lowvram``) or None for the
-    models' policy (``auto`` means ``gpu`` here).
+    paper's); ``memory``: ``auto`` (the fastest policy whose VRAM estimate fits the free
+    accelerator memory), a policy name (``gpu``, ``balanced``, ``lowvram``) or None for the
+    models' policy.
     """
     from pathlib import Path
 
-    from ..clip import Clip
     from ..models.loading import as_models
     from .dragavideo import DragSettings, drag_clip
 
@@ -117,8 +119,6 @@ def render_drag(clip, edit, *, models: Any = None, settings: Any = None, memory:
     # A single path names the sd15 model; SAM then comes from the store.
     sam_models = None if isinstance(holder.paths, str | Path) else holder
     policy = memory if memory is not None else holder.memory
-    if policy == "auto":
-        policy = None
     result = drag_clip(loaded, clip, edit, settings or DragSettings(), memory=policy,
                        sam_models=sam_models, progress=progress, cancel=cancel)
-    return Clip.from_frames(result.frames, fps=clip.fps)
+    return result.clip

@@ -220,3 +220,107 @@ def estimate_svd_generation(unet, vae, image_encoder, *, frames: int,
         parts = {"unet weights + activations": unet_w + unet_act,
                  "vae weights + decode": vae_w + vae_act}
     return VramEstimate(policy.name, peak, parts)
+
+
+def _saved_for_backward(trace: _Trace, checkpointed: bool) -> int:
+    """Bytes a backward pass holds: saved tensors (or, for recomputed blocks, their inputs
+    plus the largest block's activations and gradients while it is recomputed)."""
+    if not checkpointed:
+        saved = trace.outside + sum(trace.segment_saved.values())
+        return saved + saved // 10
+    return (trace.outside + sum(trace.segment_inputs.values())
+            + 2 * max([*trace.segment_saved.values(), 0]))
+
+
+def _sd_unet_inputs(unet, batch: int, latent_hw: tuple[int, int], dtype, tokens: int,
+                    requires_grad: bool):
+    import torch
+
+    h, w = latent_hw
+    cfg = unet.config
+    sample = torch.empty(batch, cfg.in_channels, h, w, device="meta", dtype=dtype,
+                         requires_grad=requires_grad)
+    context = torch.empty(batch, tokens, cfg.cross_attention_dim, device="meta", dtype=dtype)
+    return sample, torch.ones(batch, device="meta"), context
+
+
+def _lora_parameters(unet, rank: int, targets: tuple[str, ...]) -> int:
+    count = 0
+    for name, module in unet.named_modules():
+        if any(name.endswith("." + t) for t in targets) and hasattr(module, "in_features"):
+            count += rank * (module.in_features + module.out_features)
+    return count
+
+
+def estimate_drag(unet, vae, text_encoder, *, frames: int, latent_hw: tuple[int, int], dtype,
+                  policy: str | MemoryPolicy, frame_batch: int, levels: int = 4,
+                  tokens: int = 77, lora: bool = False, lora_batch: int = 4,
+                  lora_rank: int = 16, cross_frame: bool = True,
+                  lora_targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0"),
+                  ) -> VramEstimate:
+    """Estimated peak bytes of a Drag-A-Video run on an SD 1.5 model under ``policy``.
+
+    ``frames``: frames the diffusion processes; ``latent_hw``: the latent size of the model
+    working size; ``frame_batch``: frames per UNet call while dragging (one call holds
+    ``levels · frame_batch`` latents, forward and backward, with gradients to the inputs only).
+    Counted: UNet weights (always on the device); the largest of the drag pass, the LoRA
+    training pass (batch ``lora_batch``, gradients to the attention projections, when
+    ``lora``), the denoising pass (``2 · frames`` latents with ``cross_frame``, no gradients)
+    and the VAE at ``policy.vae_chunk`` frames; text encoder and VAE weights stay resident
+    only under ``offload="none"``; latents, offsets and Adam's state.
+    """
+    import torch
+
+    policy = get_policy(policy)
+    frame_batch = max(1, min(frame_batch, frames))
+    unet_meta = meta_copy(unet, dtype)
+    segment_of = policy.checkpoint_predicate()
+    sample, t, context = _sd_unet_inputs(unet_meta, levels * frame_batch, latent_hw, dtype,
+                                         tokens, requires_grad=True)
+    trace = _trace(unet_meta, lambda: unet_meta(sample, t, encoder_hidden_states=context),
+                   segment_of, training=True)
+    drag = _saved_for_backward(trace, segment_of is not None)
+    lora_pass = lora_w = 0
+    if lora:
+        for name, p in unet_meta.named_parameters():
+            if any(f".{target}." in f".{name}" for target in lora_targets):
+                p.requires_grad_(True)
+        batch = max(1, min(lora_batch, frames))
+        sample, t, context = _sd_unet_inputs(unet_meta, batch, latent_hw, dtype, tokens,
+                                             requires_grad=False)
+        trace = _trace(unet_meta, lambda: unet_meta(sample, t, encoder_hidden_states=context),
+                       segment_of, training=True)
+        lora_pass = _saved_for_backward(trace, segment_of is not None)
+        unet_meta.requires_grad_(False)
+        # fp32 adapter weights, gradients and AdamW's two moments.
+        lora_w = 16 * _lora_parameters(unet, lora_rank, lora_targets)
+    batch = 2 * frames if cross_frame else frame_batch
+    sample, t, context = _sd_unet_inputs(unet_meta, batch, latent_hw, dtype, tokens,
+                                         requires_grad=False)
+    trace = _trace(unet_meta, lambda: unet_meta(sample, t, encoder_hidden_states=context),
+                   None, training=False)
+    denoise = trace.skip_bytes + (2 if policy.forward_chunking else 4) * trace.largest_output
+    vae_meta = meta_copy(vae, dtype)
+    chunk = min(policy.vae_chunk or frames, frames)
+    latents = torch.empty(chunk, vae.config.latent_channels, *latent_hw, device="meta",
+                          dtype=dtype)
+    vae_trace = _trace(vae_meta, lambda: vae_meta.decode(latents), None, training=False)
+    vae_act = 4 * vae_trace.largest_output
+    elem = torch.empty((), dtype=dtype).element_size()
+    lat = 4 * latent_hw[0] * latent_hw[1] * frames
+    # Inverted latents (levels + clean) at dtype; fp32 offsets, gradients, Adam moments.
+    state = lat * (levels + 1) * elem + lat * levels * 4 * 4
+    unet_w = _weights_bytes(unet, dtype)
+    te_w = _weights_bytes(text_encoder, dtype) if text_encoder is not None else 0
+    vae_w = _weights_bytes(vae, dtype)
+    resident = te_w + vae_w if policy.offload == "none" else 0
+    phases = {"drag forward+backward": drag, "denoise": denoise,
+              "vae": vae_act + (0 if resident else vae_w), "text encoder": 0 if resident else te_w}
+    if lora:
+        phases["lora training"] = lora_pass
+    top = max(phases, key=phases.get)
+    parts = {"unet weights": unet_w, "latents + optimiser": state + lora_w}
+    if resident:
+        parts["text encoder + vae weights"] = resident
+    parts[top] = phases[top]
+    return VramEstimate(policy.name, sum(parts.values()), parts)

@@ -3,7 +3,7 @@
 The method (paper §3), module by module:
 
 - §3.2 point-set propagation — :mod:`motionwright.propagation.dragavideo` with the SAM
-  foreground split (:mod:`motionwright.segment`) and DIFT correspondences (:mod:`.features`;
+  foreground split (:mod:`motionwright.segmentation`) and DIFT correspondences (:mod:`.features`;
   SD UNet decoder block 1 at t = 261, averaged over noise draws, as DIFT); the optical-flow
   tracker is the fallback (``correspondence="flow"``).
 - Per-frame DDIM inversion (:mod:`.ddim`), learnable latent offsets at the levels

@@ -77,13 +77,17 @@ def mask_to_model(mask: np.ndarray, box, size) -> np.ndarray:
     return cv2.resize(crop, size, interpolation=cv2.INTER_NEAREST).astype(bool)
 
 
-def composite(frame: np.ndarray, edited: np.ndarray, box, region: np.ndarray,
+def composite(frame: np.ndarray, edited: np.ndarray, box, region: np.ndarray | None,
               feather: float) -> np.ndarray:
     """Paste ``edited`` (the model-size crop, uint8) back into ``frame`` inside ``region``
-    ``(H, W)`` bool, feathered over ``feather`` pixels; other pixels are ``frame``'s own."""
+    ``(H, W)`` bool (None: the whole box), feathered over ``feather`` pixels; other pixels
+    are ``frame``'s own."""
     x0, y0, x1, y1 = box
     out = frame.copy()
-    reg = np.ascontiguousarray(region[y0:y1, x0:x1])
+    if region is None:
+        reg = np.ones((y1 - y0, x1 - x0), bool)
+    else:
+        reg = np.ascontiguousarray(region[y0:y1, x0:x1])
     if not reg.any():
         return out
     w, h = x1 - x0, y1 - y0

@@ -120,15 +120,19 @@ class DragSettings:
 
 @dataclass
 class DragResult:
-    """The edited frames and what the run did.
+    """The edited clip and what the run did.
 
-    ``frames`` ``(T, H, W, 3)``: every frame of the clip (source dtype); ``box``: the crop box;
+    ``clip``: every frame of the result as a lazy :class:`~motionwright.Clip` (each frame is
+    composited from the source frame when read; see :mod:`.output`); ``box``: the crop box;
     ``rows``: the frames processed by diffusion; ``handles`` ``(R, P, 2)``: final handle
     positions on those frames (source pixels); ``drag_losses``: per iteration;
-    ``iterations``: how many ran; ``notes``: fallbacks taken (e.g. no SAM model).
+    ``iterations``: how many ran; ``notes``: fallbacks taken (e.g. no SAM model);
+    ``memory``: the memory policy used; ``frame_batch``: frames per UNet call while dragging;
+    ``vae_chunk``: frames per VAE call; ``checkpointed``: UNet blocks recomputed in the
+    backward pass; ``estimate_bytes``: the policy's VRAM estimate (None on the CPU).
     """
 
-    frames: np.ndarray
+    clip: Any
     box: tuple[int, int, int, int]
     rows: list[int]
     handles: np.ndarray
@@ -136,6 +140,16 @@ class DragResult:
     lora_losses: list[float] = field(default_factory=list)
     iterations: int = 0
     notes: list[str] = field(default_factory=list)
+    memory: str = "gpu"
+    frame_batch: int = 1
+    vae_chunk: int = 1
+    checkpointed: int = 0
+    estimate_bytes: int | None = None
+
+    @property
+    def frames(self) -> np.ndarray:
+        """Every frame as one ``(T, H, W, 3)`` array (T full frames in memory: small clips)."""
+        return self.clip.to_array()
 
 
 def processed_rows(count: int, stride: int, key_row: int) -> list[int]:
@@ -186,7 +200,7 @@ def _foreground(clip, edit, settings: DragSettings, sam_models: Any, notes: list
     if settings.segmenter == "none":
         return None
     from ...models.errors import ModelNotFoundError
-    from ...segment import segment
+    from ...segmentation import segment
     from ...types import PointSet
 
     try:
@@ -202,20 +216,23 @@ def _foreground(clip, edit, settings: DragSettings, sam_models: Any, notes: list
 
 
 class _Dift:
-    """DIFT correspondences over whole frames at the model's scale (for §3.2)."""
+    """DIFT correspondences over whole frames at the model's scale (for §3.2); frames are read
+    from the clip one at a time and shrunk to the model size."""
 
-    def __init__(self, pipe, frames: np.ndarray, cond, schedule_alphas, settings, size,
-                 device, dtype, chunk: int) -> None:
-        self.pipe, self.frames, self.cond = pipe, frames, cond
+    def __init__(self, pipe, clip, cond, schedule_alphas, settings, size, device, dtype,
+                 chunk: int, vae_on) -> None:
+        self.pipe, self.clip, self.cond = pipe, clip, cond
         self.alphas, self.settings, self.size = schedule_alphas, settings, size
-        self.device, self.dtype, self.chunk = device, dtype, chunk
+        self.device, self.dtype, self.chunk, self.vae_on = device, dtype, chunk, vae_on
 
     def __call__(self, points: np.ndarray, key: int, span: range):
-        from .._frames import fit_frames
+        import cv2
 
-        h, w = self.frames.shape[1:3]
-        small = fit_frames(np.stack([_to8(self.frames[i]) for i in span]), self.size)
-        latents = _encode_frames(self.pipe.vae, small, self.device, self.dtype, self.chunk)
+        w, h = self.clip.size
+        small = np.stack([cv2.resize(_to8(f), self.size, interpolation=cv2.INTER_AREA)
+                          for f in self.clip[span.start:span.stop]])
+        with self.vae_on():
+            latents = _encode_frames(self.pipe.vae, small, self.device, self.dtype, self.chunk)
         feats = dift_features(self.pipe.unet, latents, self.cond, self.alphas,
                               timestep=self.settings.dift_timestep,
                               ensemble=self.settings.dift_ensemble, seed=self.settings.seed,
@@ -226,93 +243,242 @@ class _Dift:
         return (tracks + 0.5) / scale - 0.5, visible
 
 
+def frames_per_call(policy, frames: int, settings: DragSettings) -> int:
+    """Frames per UNet call while dragging: ``settings.frame_batch``, else the policy's
+    (``gpu``: up to 16, ``balanced``: 4, ``lowvram``: 1), at most ``frames``."""
+    default = {"gpu": 16, "balanced": 4, "lowvram": 1}.get(policy.name, 4)
+    return max(1, min(settings.frame_batch or default, frames))
+
+
+def model_size(loaded, native: tuple[int, int], settings: DragSettings) -> tuple[int, int]:
+    """The model working size ``(w, h)`` of a run (``settings.size`` rounded, else 512²)."""
+    from .._frames import size_multiple, working_size
+
+    pipe = loaded.pipeline
+    multiple = size_multiple(getattr(pipe, "vae_scale_factor", 8), len(pipe.unet.down_blocks))
+    return working_size(native, 512, multiple, requested=tuple(settings.size or (512, 512)))
+
+
+def drag_estimates(loaded, clip, edit_frame: int, settings: DragSettings | None = None,
+                   policies: tuple = ("gpu", "balanced", "lowvram")) -> dict:
+    """``{policy name: VramEstimate}`` of a drag on ``clip`` (frames processed under
+    ``settings.stride``, at the model working size) for each of ``policies``."""
+    from ...models.estimate import estimate_drag
+    from ...models.memory import get_policy
+
+    s = settings or DragSettings()
+    pipe = loaded.pipeline
+    size = model_size(loaded, clip.size, s)
+    scale = getattr(pipe, "vae_scale_factor", 8)
+    rows = processed_rows(len(clip), s.stride, edit_frame)
+    tokens = int(getattr(pipe.tokenizer, "model_max_length", 77))
+    out = {}
+    for name in policies:
+        policy = get_policy(name)
+        out[policy.name] = estimate_drag(
+            pipe.unet, pipe.vae, pipe.text_encoder, frames=len(rows),
+            latent_hw=(size[1] // scale, size[0] // scale), dtype=loaded.dtype, policy=policy,
+            frame_batch=frames_per_call(policy, len(rows), s), levels=len(set(s.levels)),
+            tokens=tokens, lora=s.lora_steps > 0, lora_batch=s.lora_batch,
+            lora_rank=s.lora_rank, cross_frame=s.cross_frame)
+    return out
+
+
+def choose_drag_policy(loaded, clip, edit_frame: int, settings: DragSettings,
+                       memory: Any = "auto"):
+    """The memory policy of a drag (as requested, or the fastest whose estimate fits the free
+    accelerator memory) and its estimated peak bytes (None on the CPU)."""
+    from ...models.device import memory_available
+    from ...models.memory import ORDER, choose_policy, get_policy
+
+    memory = "auto" if memory is None else memory
+    requested = None if memory == "auto" else get_policy(memory)
+    available = memory_available(loaded.device)
+    if available is None:
+        return requested or get_policy("gpu"), None
+    names = tuple(ORDER) if requested is None or requested.name in ORDER else (
+        *ORDER, requested)
+    estimates = {k: v.peak_bytes for k, v in drag_estimates(loaded, clip, edit_frame, settings,
+                                                            names).items()}
+    chosen = choose_policy(estimates, available[0], requested or "auto",
+                           what="the Drag-A-Video drag", device=str(loaded.device))
+    return chosen, estimates.get(chosen.name)
+
+
+class _Placement:
+    """Where the components sit under a policy: everything on the device (``offload`` none,
+    or the CPU), or the UNet on the device and the text encoder and VAE moved in only while
+    they work (model CPU offload of the idle components)."""
+
+    def __init__(self, loaded, policy) -> None:
+        from ...models.loading import set_forward_chunking
+
+        self.loaded, self.policy = loaded, policy
+        self.device = loaded.device
+        self.offload = policy.offload != "none" and self.device.type != "cpu"
+        pipe = loaded.pipeline
+        if not self.offload:
+            loaded.place(policy)
+            return
+        loaded.reset_placement()
+        pipe.text_encoder.to("cpu")
+        pipe.vae.to("cpu")
+        pipe.unet.to(self.device)
+        set_forward_chunking(pipe.unet, policy.forward_chunking)
+
+    @contextlib.contextmanager
+    def on_device(self, module):
+        """``module`` on the device while the block runs (back to the CPU after, when
+        offloading)."""
+        if not self.offload:
+            yield module
+            return
+        module.to(self.device)
+        try:
+            yield module
+        finally:
+            module.to("cpu")
+
+    def vae(self):
+        """:meth:`on_device` for the VAE."""
+        return self.on_device(self.loaded.pipeline.vae)
+
+    def close(self) -> None:
+        """Undo the feed-forward chunking of an offloading placement."""
+        if self.offload:
+            from ...models.loading import set_forward_chunking
+
+            set_forward_chunking(self.loaded.pipeline.unet, False)
+
+
+class _Regions:
+    """Each frame's edit region on demand (:func:`_region`), never all frames at once."""
+
+    def __init__(self, edit, prop, native) -> None:
+        self.edit, self.prop, self.native = edit, prop, native
+
+    def __call__(self, row: int) -> np.ndarray | None:
+        return _region(self.edit, self.prop, row, self.native)
+
+    def corners(self) -> np.ndarray:
+        """``(2·T, 2)`` the top-left and bottom-right pixel of every frame's region."""
+        out = []
+        for row in range(len(self.prop.handles)):
+            m = self(row)
+            if m is None or not m.any():
+                continue
+            ys, xs = np.flatnonzero(m.any(axis=1)), np.flatnonzero(m.any(axis=0))
+            out += [[xs[0], ys[0]], [xs[-1], ys[-1]]]
+        return np.asarray(out, np.float32).reshape(-1, 2)
+
+
 def drag_clip(loaded, clip, edit, settings: DragSettings | None = None, *,
-              memory: Any = None, sam_models: Any = None, progress=None,
+              memory: Any = "auto", sam_models: Any = None, progress=None,
               cancel=None) -> DragResult:
     """Run Drag-A-Video for ``edit`` on every frame of ``clip`` with the loaded ``sd15`` model.
 
-    ``memory``: a policy name or :class:`~motionwright.models.MemoryPolicy` (``gpu``: all
-    frames per UNet call; ``balanced``: 4 frames and activation checkpointing; ``lowvram``:
-    1 frame, checkpointing everything). ``sam_models``: where the ``sam`` model comes from
-    (None: the store). Progress stages: ``propagate``/``track``, ``lora``, ``invert``,
-    ``drag`` (one step per iteration, with a preview of the drag frame), ``denoise``.
+    Frames are read from ``clip`` as needed (streaming); only the region crops, at the model
+    size, are kept, and the result is a lazy clip compositing them into each source frame
+    when read. ``memory``: ``"auto"`` (the fastest policy whose :func:`drag_estimates` fits
+    the free accelerator memory; ``gpu`` on the CPU), a policy name or a
+    :class:`~motionwright.models.MemoryPolicy`: ``gpu`` keeps every component on the device
+    and runs up to 16 frames per UNet call; ``balanced`` (the 12 GB profile) keeps the text
+    encoder and VAE off the device while idle, recomputes the UNet's transformer blocks in
+    the backward pass and runs 4 frames per call, the VAE 4 frames at a time; ``lowvram``
+    one frame per call, recomputing every block, chunked feed-forward. ``sam_models``: where
+    the ``sam`` model comes from (None: the store). Progress stages: ``propagate``/``track``,
+    ``lora``, ``invert``, ``drag`` (one step per iteration, with a preview of the drag
+    frame), ``denoise``. Out of accelerator memory raises
+    :class:`~motionwright.models.OutOfMemoryError` naming the policy to try.
     """
     import torch
 
+    from ...clip import Clip
     from ...models.hooks import activation_checkpointing
-    from ...models.memory import get_policy
+    from ...models.memory import attention_backend
     from ...models.oom import translate_oom
     from ...propagation.dragavideo import propagate_drag
+    from .output import DragOutput
 
     s = settings or DragSettings()
-    policy = get_policy(memory or "gpu")
-    chunk = s.frame_batch or {"gpu": 16, "balanced": 4, "lowvram": 1}.get(policy.name, 4)
-    vae_chunk = policy.vae_chunk or chunk
     pipe = loaded.pipeline
     device, dtype = loaded.device, loaded.dtype
-    pipe.to(device)
+    policy, estimate = choose_drag_policy(loaded, clip, edit.frame, s, memory)
+    t_count = len(clip)
+    planned = processed_rows(t_count, s.stride, edit.frame)
+    chunk = frames_per_call(policy, len(planned), s)
+    vae_chunk = policy.vae_chunk or len(planned)
     unet, vae = pipe.unet, pipe.vae
     notes: list[str] = []
-
-    from .._frames import size_multiple, working_size
-
     native = clip.size
-    multiple = size_multiple(getattr(pipe, "vae_scale_factor", 8), len(unet.down_blocks))
-    size = working_size(native, 512, multiple, requested=tuple(s.size or (512, 512)))
-    frames = np.stack([np.asarray(f) for f in clip])
-    t_count = len(frames)
-    cond = _encode_text(pipe, s.prompt, device).to(dtype)
-    schedule: Schedule = make_schedule(pipe.scheduler.config, s.steps)
-    alphas_train = torch.as_tensor(make_train_alphas(pipe.scheduler.config))
+    size = model_size(loaded, native, s)
 
     with translate_oom("the Drag-A-Video drag", policy, device):
-        # §3.2: carry the drag to every frame.
-        foreground = _foreground(clip, edit, s, sam_models, notes)
-        correspond = None
-        if s.correspondence == "dift":
-            correspond = _Dift(pipe, frames, cond, alphas_train.numpy(), s, size, device,
-                               dtype, chunk)
-        spacing = max(8, round(min(native) / 16))
-        prop = propagate_drag(clip, edit.handles, edit.targets, mask=edit.mask,
-                              k=s.point_set, spacing=s.point_spacing, mask_spacing=spacing,
-                              foreground=foreground, correspond=correspond,
-                              progress=progress, cancel=cancel)
-        rows = processed_rows(t_count, s.stride, prop.key_row)
-        regions = _regions(edit, prop, rows, native)
-        box = crop_box(np.concatenate([prop.handles[rows], prop.targets[rows]], axis=1),
-                       None if regions is None else regions, native, size)
-        crops = np.stack([to_model(_to8(frames[r]), box, size) for r in rows])
-        z0 = _encode_frames(vae, crops, device, dtype, vae_chunk)
+        place = _Placement(loaded, policy)
+        try:
+            with attention_backend(unet, policy):
+                with place.on_device(pipe.text_encoder):
+                    cond = _encode_text(pipe, s.prompt, device).to(dtype)
+                schedule: Schedule = make_schedule(pipe.scheduler.config, s.steps)
+                alphas_train = torch.as_tensor(make_train_alphas(pipe.scheduler.config))
 
-        lora_report = Reporter("lora", s.lora_steps, progress, cancel)
-        from .lora import clip_lora
+                # §3.2: carry the drag to every frame.
+                foreground = _foreground(clip, edit, s, sam_models, notes)
+                correspond = None
+                if s.correspondence == "dift":
+                    correspond = _Dift(pipe, clip, cond, alphas_train.numpy(), s, size, device,
+                                       dtype, chunk, place.vae)
+                spacing = max(8, round(min(native) / 16))
+                prop = propagate_drag(clip, edit.handles, edit.targets, mask=edit.mask,
+                                      k=s.point_set, spacing=s.point_spacing,
+                                      mask_spacing=spacing, foreground=foreground,
+                                      correspond=correspond, progress=progress, cancel=cancel)
+                rows = processed_rows(t_count, s.stride, prop.key_row)
+                regions = None if edit.mask is None else _Regions(edit, prop, native)
+                corners = np.zeros((0, 2), np.float32) if regions is None else regions.corners()
+                box = crop_box(np.concatenate([prop.handles[rows].reshape(-1, 2),
+                                               prop.targets[rows].reshape(-1, 2), corners]),
+                               None, native, size)
+                wanted = set(rows)
+                crops = np.stack([to_model(_to8(f), box, size) for r, f in enumerate(clip)
+                                  if r in wanted])
+                key_frame = clip[prop.start_frame + prop.key_row]
+                with place.vae():
+                    z0 = _encode_frames(vae, crops, device, dtype, vae_chunk)
+                del crops
 
-        with clip_lora(unet, z0, cond, alphas_train, steps=s.lora_steps, rank=s.lora_rank,
-                       lr=s.lora_lr, batch=s.lora_batch, seed=s.seed,
-                       step=lora_report.step) as lora_losses:
-            levels = tuple(sorted({int(t) for t in s.levels}, reverse=True))
-            inv_report = Reporter("invert", max(levels), progress, cancel)
-            inverted = invert(unet, z0, cond, schedule, levels, batch=chunk,
-                              step=inv_report.step)
-            predicate = policy.checkpoint_predicate()
-            ckpt = (activation_checkpointing(unet, predicate) if predicate is not None
-                    else contextlib.nullcontext())
-            with ckpt:
-                offsets, handles, losses, iters = _optimise(
-                    unet, vae, inverted, levels, schedule, cond, prop, rows, box, size,
-                    regions, s, chunk, frames, progress, cancel)
-            edited = _denoise(unet, inverted, offsets, levels, schedule, cond, prop.key_row,
-                              rows, s, progress, cancel)
-            crops_out = _decode(vae, edited, vae_chunk)
-    out = frames.copy()
-    full = np.ones(frames.shape[1:3], bool)
-    for i, r in enumerate(rows):
-        region = full if regions is None else regions[r]
-        out[r] = composite(frames[r], crops_out[i], box, region, s.feather)
+                predicate = policy.checkpoint_predicate()
+                ckpt = (activation_checkpointing(unet, predicate) if predicate is not None
+                        else contextlib.nullcontext(0))
+                lora_report = Reporter("lora", s.lora_steps, progress, cancel)
+                from .lora import clip_lora
+
+                with ckpt as checkpointed, clip_lora(
+                        unet, z0, cond, alphas_train, steps=s.lora_steps, rank=s.lora_rank,
+                        lr=s.lora_lr, batch=s.lora_batch, seed=s.seed,
+                        step=lora_report.step) as lora_losses:
+                    levels = tuple(sorted({int(t) for t in s.levels}, reverse=True))
+                    inv_report = Reporter("invert", max(levels), progress, cancel)
+                    inverted = invert(unet, z0, cond, schedule, levels, batch=chunk,
+                                      step=inv_report.step)
+                    offsets, handles, losses, iters = _optimise(
+                        unet, vae, inverted, levels, schedule, cond, prop, rows, box, size,
+                        regions, s, chunk, key_frame, place, progress, cancel)
+                    edited = _denoise(unet, inverted, offsets, levels, schedule, cond,
+                                      prop.key_row, rows, s, chunk, progress, cancel)
+                with place.vae():
+                    crops_out = _decode(vae, edited, vae_chunk)
+        finally:
+            place.close()
     handles_native = np.stack([points_from_model(h, box, size) for h in handles])
+    region_at = regions if regions is not None else (lambda _row: None)
+    carry = None
     if len(rows) < t_count:
-        _carry_between(out, frames, prop, rows, handles_native, regions, box, s)
-    return DragResult(out, box, rows, handles_native, losses, list(lora_losses), iters, notes)
+        carry = _Carry(prop, rows, handles_native, region_at, box, native, s.feather)
+    out = Clip.from_source(DragOutput(clip, crops_out, rows, box, region_at, s.feather, carry))
+    return DragResult(out, box, rows, handles_native, losses, list(lora_losses), iters, notes,
+                      memory=policy.name, frame_batch=chunk, vae_chunk=vae_chunk,
+                      checkpointed=int(checkpointed), estimate_bytes=estimate)
 
 
 def make_train_alphas(config: dict) -> np.ndarray:
@@ -322,24 +488,19 @@ def make_train_alphas(config: dict) -> np.ndarray:
     return DDIMScheduler.from_config(dict(config)).alphas_cumprod.double().numpy()
 
 
-def _regions(edit, prop, rows, native) -> np.ndarray | None:
-    """``(T, H, W)`` bool edit masks (None: no mask, the whole crop may change). The user's
-    mask on the drag frame (and on frames an animated mask covers); elsewhere the union of
-    patches around the propagated mask points (Fig. 5)."""
+def _region(edit, prop, row: int, native) -> np.ndarray | None:
+    """Row ``row``'s ``(H, W)`` bool edit mask (None: no mask, the whole crop may change).
+    The user's mask on the drag frame (and on frames an animated mask covers); elsewhere the
+    union of patches around the propagated mask points (Fig. 5)."""
     if edit.mask is None:
         return None
-    width, height = native
     m = edit.mask
-    out = np.zeros((len(prop.handles), height, width), bool)
-    for r in range(len(prop.handles)):
-        index = prop.start_frame + r
-        if index == edit.frame:
-            out[r] = m.at(edit.frame)
-        elif not m.is_static and m.start_frame <= index < m.end_frame:
-            out[r] = m.at(index)
-        else:
-            out[r] = prop.mask(index, native)
-    return out
+    index = prop.start_frame + row
+    if index == edit.frame:
+        return m.at(edit.frame)
+    if not m.is_static and m.start_frame <= index < m.end_frame:
+        return m.at(index)
+    return prop.mask(index, native)
 
 
 def _forward(unet, inputs: list, levels, schedule, cond, block: str, grad: bool):
@@ -361,7 +522,7 @@ def _forward(unet, inputs: list, levels, schedule, cond, block: str, grad: bool)
 
 
 def _optimise(unet, vae, inverted, levels, schedule, cond, prop, rows, box, size, regions,
-              s: DragSettings, chunk: int, frames, progress, cancel):
+              s: DragSettings, chunk: int, key_frame, place, progress, cancel):
     """§3.3–3.4: Adam on the per-level latent offsets, alternating with shared-Δp tracking."""
     import torch
 
@@ -381,7 +542,7 @@ def _optimise(unet, vae, inverted, levels, schedule, cond, prop, rows, box, size
         import cv2
 
         for i, r in enumerate(rows):
-            m = mask_to_model(regions[r], box, size).astype(np.float32)
+            m = mask_to_model(regions(r), box, size).astype(np.float32)
             small = cv2.resize(m, (lat_w, lat_h), interpolation=cv2.INTER_AREA)
             outside[i, 0] = torch.from_numpy((small <= 0).astype(np.float32))
     offsets = {lv: torch.zeros_like(inverted[lv], dtype=torch.float32, requires_grad=True)
@@ -445,8 +606,9 @@ def _optimise(unet, vae, inverted, levels, schedule, cond, prop, rows, box, size
             active = ~arrived[group]
         preview = None
         if s.preview_every and (k % s.preview_every == 0) and eps_key is not None:
-            preview = _preview(vae, inverted, offsets, levels, schedule, eps_key, rows,
-                               prop.key_row, frames, box, s)
+            with place.vae():
+                preview = _preview(vae, inverted, offsets, levels, schedule, eps_key, rows,
+                                   prop.key_row, key_frame, box, s)
         reporter.step(preview=preview)
         if not bool(active.any()):
             break
@@ -454,7 +616,7 @@ def _optimise(unet, vae, inverted, levels, schedule, cond, prop, rows, box, size
             iters)
 
 
-def _preview(vae, inverted, offsets, levels, schedule, eps, rows, key_row, frames, box, s):
+def _preview(vae, inverted, offsets, levels, schedule, eps, rows, key_row, frame, box, s):
     """The drag frame as the lowest level currently predicts it, pasted into the source."""
     lv = levels[-1]
     i = rows.index(key_row)
@@ -462,8 +624,7 @@ def _preview(vae, inverted, offsets, levels, schedule, eps, rows, key_row, frame
         z = inverted[lv][i:i + 1] + offsets[lv][i:i + 1].to(inverted[lv].dtype)
         x0 = predict_x0(z, eps.detach().to(z.dtype), float(schedule.alphas[lv]))
         crop = _decode(vae, x0, 1)[0]
-    frame = frames[key_row]
-    return composite(frame, crop, box, np.ones(frame.shape[:2], bool), 0.0)
+    return composite(frame, crop, box, None, 0.0)
 
 
 def _no_grad():
@@ -472,8 +633,8 @@ def _no_grad():
     return torch.no_grad()
 
 
-def _denoise(unet, inverted, offsets, levels, schedule, cond, key_row, rows, s, progress,
-             cancel):
+def _denoise(unet, inverted, offsets, levels, schedule, cond, key_row, rows, s, chunk: int,
+             progress, cancel):
     """Denoise from the highest level: the edited branch starts from the inverted latent plus
     its offset and takes each lower level's offset when it reaches that level; with
     ``cross_frame`` the source branch runs alongside for the decoder's cross-branch
@@ -500,42 +661,45 @@ def _denoise(unet, inverted, offsets, levels, schedule, cond, key_row, rows, s, 
                 e_src, e_edit = eps[:n], eps[n:]
                 src = ddim_move(src, e_src, a_from, a_to)
             else:
-                e_edit = run_unet(unet, edit, t, cond, max(1, s.frame_batch or n))
+                e_edit = run_unet(unet, edit, t, cond, chunk)
             edit = ddim_move(edit, e_edit, a_from, a_to)
             reporter.step()
     return edit
 
 
-def _carry_between(out, frames, prop, rows, handles_native, regions, box, s):
-    """Frames skipped by ``stride``: the drag displacement of the neighbouring processed frames,
+class _Carry:
+    """Frames skipped by ``stride``: the drag displacement of the neighbouring processed rows,
     interpolated in time, moves each frame's tracked handle sets (the preview's MLS warp)."""
-    import cv2
 
-    from ...preview.composite import contour_anchors, deform_region
+    def __init__(self, prop, rows, handles_native, region_at, box, native, feather) -> None:
+        self.prop, self.rows = prop, np.asarray(rows)
+        self.disp = handles_native - prop.handles[rows]
+        self.region_at, self.box, self.native, self.feather = region_at, box, native, feather
 
-    disp = handles_native - prop.handles[rows]
-    rows_arr = np.asarray(rows)
-    width, height = frames.shape[2], frames.shape[1]
-    x0, y0, x1, y1 = box
-    for r in range(len(frames)):
-        if r in rows:
-            continue
-        j = int(np.searchsorted(rows_arr, r))
-        a, b = rows_arr[j - 1], rows_arr[j]
-        w = (r - a) / (b - a)
-        move = (1 - w) * disp[j - 1] + w * disp[j]
-        if regions is None:
+    def __call__(self, row: int, frame: np.ndarray) -> np.ndarray:
+        import cv2
+
+        from ...preview.composite import contour_anchors, deform_region
+
+        prop = self.prop
+        j = int(np.searchsorted(self.rows, row))
+        a, b = self.rows[j - 1], self.rows[j]
+        w = (row - a) / (b - a)
+        move = (1 - w) * self.disp[j - 1] + w * self.disp[j]
+        width, height = self.native
+        region = self.region_at(row)
+        if region is None:
+            x0, y0, x1, y1 = self.box
             region = np.zeros((height, width), bool)
             region[y0:y1, x0:x1] = True
-        else:
-            region = regions[r] if regions[r].any() else prop.mask(prop.start_frame + r,
-                                                                    (width, height))
+        elif not region.any():
+            region = prop.mask(prop.start_frame + row, self.native)
         if not region.any():
-            continue
+            return frame
         anchors = contour_anchors(region, spacing=24.0)
         valid = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        out[r] = deform_region(frames[r], frames[r], valid, region, prop.handles[r],
-                               prop.handles[r] + move, anchors=anchors, feather=s.feather)
+        return deform_region(frame, frame, valid, region, prop.handles[row],
+                             prop.handles[row] + move, anchors=anchors, feather=self.feather)
 
 
 def with_overrides(settings: DragSettings, **changes: Any) -> DragSettings:
