@@ -86,3 +86,26 @@ def test_render_dispatches_drag_edits_to_the_diffusion_backend(shot):
         from motionwright.methods.backend import render
 
         render(clip, [edit, object.__new__(MotionTransfer)], models=None)
+
+
+def test_cli_estimate_prints_each_memory_profile_and_writes_nothing(shot, tmp_path, capsys):
+    path, scene = shot
+    x, y = scene.tracks[0, 0]
+    out = tmp_path / "never.mp4"
+    assert main(["drag", str(path), "--handle", f"{x},{y}", "--target", f"{x + 6},{y}",
+                 "--backend", "diffusion", "--model", str(tiny_model("sd15")), "--size",
+                 "32x32", "--lora-steps", "0", "--estimate", "-o", str(out)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("dragging 3 frames at 32x32 (no LoRA)")
+    profiles = [line.strip().split(":")[0] for line in lines[1:]]
+    assert profiles == ["gpu", "balanced", "lowvram"]
+    assert "frames per UNet call" in lines[-1] and not out.exists()
+    code = main(["drag", str(path), "--handle", f"{x},{y}", "--target", f"{x + 6},{y}",
+                 "--estimate", "-o", str(out)])
+    assert code == 2 and "--backend diffusion" in capsys.readouterr().err
+
+
+def test_cli_drag_without_output_is_a_one_line_error(shot, capsys):
+    path, _ = shot
+    code = main(["drag", str(path), "--handle", "10,10", "--target", "20,10"])
+    assert code == 2 and "-o/--output" in capsys.readouterr().err

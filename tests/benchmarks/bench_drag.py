@@ -1,7 +1,12 @@
 """Drag-A-Video: seconds per drag iteration and peak memory, SD 1.5 sizes, random weights.
 
-    python tests/benchmarks/bench_drag.py [--frames 16] [--size 512] [--memory gpu|balanced]
+    python tests/benchmarks/bench_drag.py [--frames 16] [--size 512] [--memory all|gpu|...]
     python tests/benchmarks/bench_drag.py --tiny        # tiny UNet on the CPU (smoke figures)
+
+For each memory profile it prints the VRAM estimate (``motionwright.models.estimate.
+estimate_drag``, the same the run uses to choose a profile) next to the measured peak (CUDA),
+the seconds per drag iteration and per denoising step, and the projected time of a drag at the
+default 60 iterations and 42 denoising steps at the benchmark's frames and size.
 
 Builds the full-size SD 1.5 UNet and VAE from their configs (nothing is downloaded; speed and
 memory do not depend on weight values) and times what a drag run repeats: one iteration (UNet
@@ -28,7 +33,41 @@ TINY_UNET = dict(sample_size=16, in_channels=4, out_channels=4, layers_per_block
                  attention_head_dim=8)
 
 
+SD15_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
+                block_out_channels=(128, 256, 512, 512),
+                down_block_types=("DownEncoderBlock2D",) * 4,
+                up_block_types=("UpDecoderBlock2D",) * 4)
+TINY_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=1,
+                block_out_channels=(32, 64), down_block_types=("DownEncoderBlock2D",) * 2,
+                up_block_types=("UpDecoderBlock2D",) * 2, norm_num_groups=32)
+
+
+def _estimate(unet, cfg_vae, policy, frames, lat, dtype, frame_batch):
+    import torch
+    from diffusers import AutoencoderKL
+
+    from motionwright.models.estimate import estimate_drag
+
+    with torch.device("meta"):
+        vae = AutoencoderKL(**cfg_vae)
+    return estimate_drag(unet, vae, None, frames=frames, latent_hw=(lat, lat), dtype=dtype,
+                         policy=policy, frame_batch=frame_batch)
+
+
 def main() -> None:
+    import sys
+
+    policies = ("gpu", "balanced", "lowvram")
+    if "--memory" in sys.argv and sys.argv[sys.argv.index("--memory") + 1] != "all":
+        policies = (sys.argv[sys.argv.index("--memory") + 1],)
+    else:
+        sys.argv = [a for i, a in enumerate(sys.argv)
+                    if not (a == "--memory" or (i and sys.argv[i - 1] == "--memory"))]
+    for name in policies:
+        bench(name)
+
+
+def bench(policy_name: str) -> None:
     import torch
     from diffusers import UNet2DConditionModel
 
@@ -42,7 +81,7 @@ def main() -> None:
     ap.add_argument("--tiny", action="store_true")
     ap.add_argument("--frames", type=int, default=16)
     ap.add_argument("--size", type=int, default=512)
-    ap.add_argument("--memory", default="gpu", choices=("gpu", "balanced", "lowvram"))
+    ap.add_argument("--memory", default=policy_name, choices=("gpu", "balanced", "lowvram"))
     ap.add_argument("--iterations", type=int, default=3)
     args = ap.parse_args()
     cuda = torch.cuda.is_available() and not args.tiny
@@ -57,8 +96,8 @@ def main() -> None:
     for p in unet.parameters():
         torch.nn.init.normal_(p, std=0.02)
         p.requires_grad_(False)
-    policy = get_policy(args.memory)
-    chunk = {"gpu": frames, "balanced": 4, "lowvram": 1}[policy.name]
+    policy = get_policy(policy_name)
+    chunk = min(frames, {"gpu": 16, "balanced": 4, "lowvram": 1}[policy.name])
     scale = 2 if args.tiny else 8
     lat = size // scale
     levels = (42, 41, 35, 30)
@@ -102,6 +141,7 @@ def main() -> None:
 
     if cuda:
         torch.cuda.reset_peak_memory_stats()
+    est = _estimate(unet, TINY_VAE if args.tiny else SD15_VAE, policy, frames, lat, dtype, chunk)
     with ckpt:
         iteration()  # warm-up
         sync()
@@ -113,6 +153,10 @@ def main() -> None:
     peak_iter = torch.cuda.max_memory_allocated() if cuda else None
     if cuda:
         torch.cuda.reset_peak_memory_stats()
+    if policy.forward_chunking:
+        from motionwright.models.loading import set_forward_chunking
+
+        set_forward_chunking(unet, True)
     both = torch.randn(2 * frames, 4, lat, lat, device=device, dtype=dtype)
     with torch.no_grad(), cross_branch_attention(unet, frames, 0):
         unet(both, 500, encoder_hidden_states=cond.expand(2 * frames, -1, -1))
@@ -123,16 +167,18 @@ def main() -> None:
     per_step = time.perf_counter() - t0
     peak_step = torch.cuda.max_memory_allocated() if cuda else None
     total = 60 * per_iter + 42 * per_step
-    print(f"device: {device} ({torch.cuda.get_device_name() if cuda else 'cpu'}), "
-          f"{'tiny UNet' if args.tiny else 'SD 1.5 UNet'}, {frames} frames {size}x{size}, "
-          f"memory profile {policy.name}, dtype {dtype}")
-    print(f"drag iteration: {per_iter:.3f} s"
-          + (f", peak {peak_iter / 2**30:.2f} GiB" if peak_iter else ""))
-    print(f"denoise step (2 branches): {per_step:.3f} s"
-          + (f", peak {peak_step / 2**30:.2f} GiB" if peak_step else ""))
-    print(f"projected drag (60 iterations + 42 denoise steps, no LoRA/inversion): "
-          f"{total:.1f} s")
-
+    peak = max(peak_iter or 0, peak_step or 0)
+    label = "TINY UNet on the CPU (smoke figures, not SD 1.5)" if args.tiny else "SD 1.5 UNet"
+    print(f"[{policy.name}] device: {device} "
+          f"({torch.cuda.get_device_name() if cuda else 'cpu'}), {label}, {frames} frames "
+          f"{size}x{size}, {chunk} frames per UNet call, dtype {dtype}")
+    print(f"  estimate {est.describe()}")
+    print("  measured peak: " + (f"{peak / 2**30:.2f} GiB (drag {peak_iter / 2**30:.2f}, "
+                                  f"denoise {peak_step / 2**30:.2f})" if cuda
+                                  else "n/a (CPU)"))
+    print(f"  drag iteration: {per_iter:.3f} s; denoise step (2 branches): {per_step:.3f} s")
+    print(f"  projected drag, {frames} frames {size}x{size} (60 iterations + 42 denoise "
+          f"steps, no LoRA/inversion): {total:.1f} s")
 
 if __name__ == "__main__":
     main()

@@ -50,13 +50,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     diff.add_argument("--steps", type=int, metavar="N",
                       help="DDIM schedule length (default 50; the offset timesteps scale with "
                       "it)")
-    diff.add_argument("--memory", choices=("gpu", "balanced", "lowvram"),
-                      help="memory profile: gpu (fastest), balanced (about 12 GB at 16 "
-                      "frames 512x512), lowvram")
+    diff.add_argument("--memory", choices=("auto", "gpu", "balanced", "lowvram"),
+                      help="memory profile: auto (default: the fastest whose estimate fits "
+                      "the free GPU memory), gpu (fastest), balanced (the 12 GB profile), "
+                      "lowvram")
+    diff.add_argument("--estimate", action="store_true",
+                      help="print the VRAM estimate of each memory profile and exit")
     diff.add_argument("--correspondence", choices=("dift", "flow"),
                       help="point propagation: DIFT features (default) or optical flow")
     diff.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+    parser.add_argument("-o", "--output", metavar="OUT",
                         help="video or image-sequence pattern to write")
     parser.add_argument("--compare", metavar="VIDEO",
                         help="also write a side-by-side video with handles and targets drawn")
@@ -90,6 +93,14 @@ def run(args: argparse.Namespace) -> int:
         mask = _mask_from_points(args.mask_point, args.mask_patch, clip.size)
     edit = DragEdit(PointSet(args.handle, frame=args.frame),
                     PointSet(args.target, frame=args.frame), mask)
+    if args.estimate:
+        if args.backend != "diffusion":
+            raise InvalidInputError("--estimate: only the diffusion backend uses a GPU; add "
+                                    "--backend diffusion")
+        return _print_estimates(clip, args)
+    if not args.output:
+        raise InvalidInputError("-o/--output: required (the video or image-sequence pattern "
+                                "to write)")
     bar = progress_bar()
     if args.backend == "diffusion":
         from ..methods.backend import render_drag
@@ -106,6 +117,29 @@ def run(args: argparse.Namespace) -> int:
         side_by_side(clip, result, labels=("source", f"drag ({args.backend})"),
                      edit=edit).save(args.compare, progress=bar)
         print(f"comparison -> {args.compare}", file=sys.stderr)
+    return 0
+
+
+def _print_estimates(clip, args) -> int:
+    """Print the drag's VRAM estimate under each memory profile."""
+    from ..methods.dragavideo.run import (
+        drag_estimates,
+        frames_per_call,
+        model_size,
+        processed_rows,
+    )
+    from ..models.loading import as_models
+    from ..models.memory import get_policy
+
+    loaded = as_models(args.model).get("sd15")
+    settings = _settings(args, clip)
+    size = model_size(loaded, clip.size, settings)
+    rows = len(processed_rows(len(clip), settings.stride, args.frame))
+    lora = f"LoRA {settings.lora_steps} steps" if settings.lora_steps else "no LoRA"
+    print(f"dragging {rows} frames at {size[0]}x{size[1]} ({lora}) on {loaded.describe()}:")
+    for name, est in drag_estimates(loaded, clip, args.frame, settings).items():
+        per_call = frames_per_call(get_policy(name), rows, settings)
+        print(f"  {est.describe()}; {per_call} frames per UNet call")
     return 0
 
 
