@@ -76,3 +76,20 @@ def model(clip_path, tmp_path):
     m = EditorModel(recovery=Recovery(tmp_path / "recovery"))
     m.open(clip_path)
     return m
+
+
+@pytest.fixture
+def window(qtbot, model):
+    """The main window on :func:`model`, shown offscreen, with the first frame requested."""
+    from motionwright_gui.qt.bridge import UiDispatcher
+    from motionwright_gui.qt.window import MainWindow
+
+    model.dispatcher = model.jobs.dispatcher = UiDispatcher()
+    win = MainWindow(model)
+    win.loader.dispatcher = model.dispatcher
+    qtbot.addWidget(win)
+    win.resize(900, 600)
+    win.show()
+    qtbot.waitExposed(win)
+    win.viewer.request_frame()
+    return win

@@ -11,8 +11,6 @@ from PySide6.QtCore import QPoint, Qt
 
 import motionwright as mw
 from motionwright_gui.model import ToolController, sam_available, sam_status
-from motionwright_gui.qt.bridge import UiDispatcher
-from motionwright_gui.qt.window import MainWindow
 
 pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -184,18 +182,6 @@ def test_enter_applies_and_escape_clears(model, sam_model):
 
 
 # -- window ---------------------------------------------------------------------------------------
-@pytest.fixture
-def window(qtbot, model):
-    model.dispatcher = model.jobs.dispatcher = UiDispatcher()
-    win = MainWindow(model)
-    win.loader.dispatcher = model.dispatcher
-    qtbot.addWidget(win)
-    win.resize(900, 600)
-    win.show()
-    qtbot.waitExposed(win)
-    return win
-
-
 def test_sam_tool_is_enabled_once_a_model_is_added(window, model):
     from motionwright.models import ModelStore
     from tiny_models import tiny_model

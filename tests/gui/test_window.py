@@ -11,21 +11,6 @@ from PySide6.QtCore import QPoint, Qt
 
 import motionwright as mw
 from motionwright_gui.model import EditorModel
-from motionwright_gui.qt.bridge import UiDispatcher
-from motionwright_gui.qt.window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, model):
-    model.dispatcher = model.jobs.dispatcher = UiDispatcher()
-    win = MainWindow(model)
-    win.loader.dispatcher = model.dispatcher
-    qtbot.addWidget(win)
-    win.resize(900, 600)
-    win.show()
-    qtbot.waitExposed(win)
-    win.viewer.request_frame()
-    return win
 
 
 def shown_frame_index(win) -> int:
