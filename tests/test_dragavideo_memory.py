@@ -13,6 +13,7 @@ pytest.importorskip("diffusers")
 import motionwright as mw  # noqa: E402
 from motionwright.edits import DragEdit  # noqa: E402
 from motionwright.methods.dragavideo import DragSettings, drag_clip  # noqa: E402
+from motionwright.methods.dragavideo import policy as dv_policy  # noqa: E402
 from motionwright.methods.dragavideo import run as dv_run  # noqa: E402
 from motionwright.models import load_model  # noqa: E402
 from motionwright.models.errors import OutOfMemoryError  # noqa: E402
@@ -156,10 +157,10 @@ def test_auto_picks_the_fastest_policy_that_fits(sd15, monkeypatch):
 
     _, clip, edit = _small_scene()
     settings = DragSettings(**{**FAST, "iterations": 1})
-    est = dv_run.drag_estimates(sd15, clip, 0, settings)
+    est = dv_policy.drag_estimates(sd15, clip, 0, settings)
     assert est["gpu"].peak_bytes > est["balanced"].peak_bytes > est["lowvram"].peak_bytes
     free = int(est["balanced"].peak_bytes / 0.9) + 1
-    monkeypatch.setattr(dv_run, "drag_estimates", lambda *_a, **_k: est)
+    monkeypatch.setattr(dv_policy, "drag_estimates", lambda *_a, **_k: est)
     monkeypatch.setattr(device_module, "memory_available", lambda _device: (free, 2 * free))
     res = drag_clip(sd15, clip, edit, settings)
     assert res.memory == "balanced" and res.checkpointed > 0
@@ -175,7 +176,7 @@ def test_out_of_memory_in_the_run_names_the_next_policy(sd15, monkeypatch):
     def boom(*_a, **_k):
         raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
-    monkeypatch.setattr(dv_run, "_optimise", boom)
+    monkeypatch.setattr(dv_run, "optimise", boom)
     with pytest.raises(OutOfMemoryError, match="--memory balanced"):
         drag_clip(sd15, clip, edit, DragSettings(**FAST), memory="gpu")
 

@@ -73,7 +73,9 @@ def bench(policy_name: str) -> None:
 
     from motionwright.methods.dragavideo import supervision as sup
     from motionwright.methods.dragavideo.attention import cross_branch_attention
-    from motionwright.methods.dragavideo.run import _forward
+    from motionwright.methods.dragavideo.optimise import forward_features
+    from motionwright.methods.dragavideo.plan import frames_per_call
+    from motionwright.methods.dragavideo.settings import DragSettings
     from motionwright.models.hooks import activation_checkpointing
     from motionwright.models.memory import get_policy
 
@@ -97,7 +99,7 @@ def bench(policy_name: str) -> None:
         torch.nn.init.normal_(p, std=0.02)
         p.requires_grad_(False)
     policy = get_policy(policy_name)
-    chunk = min(frames, {"gpu": 16, "balanced": 4, "lowvram": 1}[policy.name])
+    chunk = frames_per_call(policy, frames, DragSettings())
     scale = 2 if args.tiny else 8
     lat = size // scale
     levels = (42, 41, 35, 30)
@@ -131,7 +133,7 @@ def bench(policy_name: str) -> None:
         for i in range(0, frames, chunk):
             idx = slice(i, i + chunk)
             ins = [inverted[lv][idx] + offsets[lv][idx].to(dtype) for lv in levels]
-            fmap, _ = _forward(unet, ins, levels, _Sched(), cond, block, grad=True)
+            fmap, _ = forward_features(unet, ins, levels, _Sched(), cond, block, grad=True)
             if template is None:
                 template = sup.handle_template(fmap, handles[idx], (size, size), 1, 2.0)
             loss = sup.drag_loss(fmap, handles[idx], targets[idx], template, active,

@@ -1,7 +1,8 @@
 """The editor's Qt-free, evented model: document, playhead, tools, undo, frames and jobs."""
 
 from . import edit_ops, playback
-from .editor import TIMINGS, TOOLS, EditorModel, Snapshot, sam_available
+from .document import Snapshot
+from .editor import TIMINGS, TOOLS, EditorModel, sam_available
 from .events import Signal
 from .explain import Explanation, explain
 from .frames import FrameCache, FrameLoader

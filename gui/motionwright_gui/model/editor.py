@@ -2,59 +2,42 @@
 
 Every change to the document (edits, in/out, draft mask, anchors, track points, tracks) goes
 through :meth:`EditorModel.change`, which records a before/after :class:`Snapshot` on the undo
-stack. The playhead, tool and zoom are view state and are not undoable.
+stack. The playhead, tool and zoom are view state and are not undoable. Opening and saving live
+in :mod:`.files`, building edits in :mod:`.edit_build` and :mod:`.edit_ops`, background work in
+:mod:`.background`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 import motionwright as mw
-from motionwright.path import trajectory_from_path
+from motionwright.path import TIMINGS
 
-from . import edit_ops
+from . import background, edit_build, edit_ops, files
+from .document import Snapshot, restore, snapshot_of
 from .events import Signal
 from .frames import Dispatcher, call_now
 from .jobs import Job, JobQueue
 from .recovery import Recovery
-from .render_out import RenderResult, render_target, save_streaming
+from .render_out import RenderResult
 from .sam_tool import SamTool, sam_status
 from .undo import Command, UndoStack
 
 TOOLS = ("select", "drag", "points", "polygon", "brush", "pen", "sam")
-TIMINGS = ("uniform", "ease", "drawn")
-PROJECT_SUFFIX = ".mwproj"
+
+__all__ = ["TIMINGS", "TOOLS", "EditorModel", "Snapshot", "sam_available"]
 
 
 def sam_available() -> bool:
     """Whether the SAM click tool can run: a ``sam`` model is configured (checked cheaply,
     without loading it; see :func:`~motionwright_gui.model.sam_tool.sam_status`)."""
     return sam_status()[0]
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """The undoable document state of the current clip."""
-
-    edits: tuple
-    in_point: int
-    out_point: int
-    draft_mask: Any
-    anchors: tuple
-    track_points: tuple
-    track_frame: int
-    tracks: Any
-    selection: int | None
-    sam_clicks: tuple = ()
-    sam_frame: int = 0
-    sam_mask: Any = None
 
 
 class EditorModel:
@@ -117,77 +100,24 @@ class EditorModel:
     # -- opening and saving --------------------------------------------------------------------
     def open(self, path: str | os.PathLike) -> None:
         """Open a ``.mwproj`` project or a clip (video, image folder, printf pattern)."""
-        if os.fspath(path).endswith(PROJECT_SUFFIX):
-            self.set_project(mw.Project.load(path))
-        else:
-            clip = mw.Clip.open(path)
-            project = mw.Project()
-            ref = project.add_clip(path)
-            self.set_project(project, ref.id, clip)
+        files.open_path(self, path)
 
     def set_project(self, project: mw.Project, clip_id: str | None = None,
                     clip: Any = None) -> None:
         """Show ``project`` (its clip ``clip_id``, default the first); clears the history."""
-        if clip_id is None and project.clips:
-            clip_id = project.clips[0].id
-        if clip is None and clip_id is not None:
-            clip = mw.Clip.open(project.clip(clip_id).path)
-        self.project, self.clip_id, self.clip = project, clip_id, clip
-        n = len(clip) if clip is not None else 0
-        ref = project.clip(clip_id) if clip_id is not None else None
-        self.in_point = min(ref.in_frame, max(n - 1, 0)) if ref else 0
-        out = ref.out_frame if ref is not None and ref.out_frame is not None else n
-        self.out_point = max(self.in_point, min(out, n) - 1)
-        self.playhead = self.in_point
-        self.selection = self.selected_point = None
-        self.draft_mask, self.anchors, self.track_points, self.tracks = None, (), (), None
-        self.sam_clicks, self.sam_frame, self.sam_mask = (), 0, None
-        self.sam.pending = ()
-        self.preview_clip = None
-        self.undo.clear()
-        self.edits_version += 1
-        for sig in (self.clip_changed, self.range_changed, self.edits_changed,
-                    self.selection_changed, self.draft_changed, self.tracks_changed,
-                    self.library_changed, self.playhead_changed):
-            sig.emit()
-        self._refresh_preview()
+        files.show_project(self, project, clip_id, clip)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Save the project (to ``path``, or where it was last saved); clears recovery."""
-        self._store_range()
-        written = self.project.save(path)
-        self.undo.set_clean()
-        if self.recovery is not None:
-            self.recovery.clear()
-        self.document_changed.emit()
-        return written
+        return files.save(self, path)
 
     def autosave(self) -> Path | None:
         """Write the recovery copy when there are unsaved changes; returns its path."""
-        if self.recovery is None or self.undo.is_clean or not self.project.clips:
-            return None
-        self._store_range()
-        return self.recovery.save(self.project, self.clip_id)
+        return files.autosave(self)
 
     def recover(self) -> bool:
         """Open the recovery copy if there is one (it stays marked unsaved); True if done."""
-        if self.recovery is None or not self.recovery.available():
-            return False
-        project, _, clip_id = self.recovery.load()
-        self.set_project(project, clip_id if clip_id in {c.id for c in project.clips} else None)
-        self.undo._clean_index = None  # recovered work is unsaved until the user saves it
-        self.document_changed.emit()
-        return True
-
-    def _store_range(self) -> None:
-        if self.clip_id is None or self.clip is None:
-            return
-        ref = self.project.clip(self.clip_id)
-        out = None if self.out_point >= len(self.clip) - 1 else self.out_point + 1
-        if (ref.in_frame, ref.out_frame) != (self.in_point, out):
-            idx = self.project.clips.index(ref)
-            self.project.clips[idx] = dataclasses.replace(ref, in_frame=self.in_point,
-                                                          out_frame=out)
+        return files.recover(self)
 
     @property
     def dirty(self) -> bool:
@@ -197,13 +127,7 @@ class EditorModel:
     @property
     def title(self) -> str:
         """Window title text: project or clip name, ``*`` when unsaved."""
-        if self.project.path is not None:
-            name = Path(self.project.path).name
-        elif self.clip_id is not None:
-            name = Path(self.project.clip(self.clip_id).path).name
-        else:
-            name = "Motionwright"
-        return f"{name}{' *' if self.dirty else ''}"
+        return files.title(self)
 
     def _on_undo_changed(self) -> None:
         self.document_changed.emit()
@@ -260,9 +184,7 @@ class EditorModel:
 
     def snapshot(self) -> Snapshot:
         """The current undoable state."""
-        return Snapshot(tuple(self.edits), self.in_point, self.out_point, self.draft_mask,
-                        self.anchors, self.track_points, self.track_frame, self.tracks,
-                        self.selection, self.sam_clicks, self.sam_frame, self.sam_mask)
+        return snapshot_of(self)
 
     def change(self, text: str, **fields: Any) -> None:
         """Record an undoable change of the :class:`Snapshot` ``fields`` given."""
@@ -274,41 +196,8 @@ class EditorModel:
         after = dataclasses.replace(before, **fields)
         if after == before:
             return
-        self.undo.push(Command(text, lambda: self._restore(after, before),
-                               lambda: self._restore(before, after)))
-
-    def _restore(self, state: Snapshot, other: Snapshot) -> None:
-        def differs(name: str) -> bool:
-            a, b = getattr(state, name), getattr(other, name)
-            return a is not b and not (type(a) is type(b) and _equal(a, b))
-
-        if differs("edits"):
-            if state.edits:
-                self.project.edits[self.clip_id] = list(state.edits)
-            else:
-                self.project.edits.pop(self.clip_id, None)
-            self.edits_version += 1
-        self.in_point, self.out_point = state.in_point, state.out_point
-        self.draft_mask, self.anchors = state.draft_mask, state.anchors
-        self.track_points, self.track_frame = state.track_points, state.track_frame
-        self.tracks = state.tracks
-        self.sam_clicks, self.sam_frame, self.sam_mask = (state.sam_clicks, state.sam_frame,
-                                                          state.sam_mask)
-        self.selection = state.selection if state.selection is None or state.selection < len(
-            state.edits) else None
-        if differs("edits"):
-            self.edits_changed.emit()
-            self._refresh_preview()
-        if differs("in_point") or differs("out_point"):
-            self.range_changed.emit()
-        if any(differs(n) for n in ("draft_mask", "anchors", "track_points", "track_frame",
-                                    "sam_clicks", "sam_frame", "sam_mask")):
-            self.draft_changed.emit()
-        if differs("tracks"):
-            self.tracks_changed.emit()
-        if differs("selection") or differs("edits"):
-            self.selected_point = None
-            self.selection_changed.emit()
+        self.undo.push(Command(text, lambda: restore(self, after, before),
+                               lambda: restore(self, before, after)))
 
     # -- selection and tools ------------------------------------------------------------------
     def select(self, index: int | None, point: int | None = None) -> None:
@@ -341,9 +230,12 @@ class EditorModel:
     # -- edits --------------------------------------------------------------------------------
     def add_edit(self, edit: Any, text: str = "Add edit") -> int:
         """Append ``edit`` (checked against the clip) and select it; returns its index."""
+        return self._append_edit(edit, text)
+
+    def _append_edit(self, edit: Any, text: str, **extra: Any) -> int:
         edit.check_against(self.num_frames, self.clip.size)
         edits = [*self.edits, edit]
-        self.change(text, edits=edits, selection=len(edits) - 1)
+        self.change(text, edits=edits, selection=len(edits) - 1, **extra)
         return len(edits) - 1
 
     def replace_edit(self, index: int, edit: Any, text: str = "Change edit",
@@ -369,70 +261,41 @@ class EditorModel:
         drag edit when it is on that frame, else as a new DragEdit (with the draft mask).
         Returns the edit's index."""
         frame = self.playhead if frame is None else int(frame)
-        h = np.asarray(handle, np.float32).reshape(1, 2)
-        t = np.asarray(target, np.float32).reshape(1, 2)
-        current = self.selected_edit
-        if isinstance(current, mw.DragEdit) and current.frame == frame:
-            edit = mw.DragEdit(
-                mw.PointSet(np.concatenate([current.handles.points, h]), frame=frame),
-                mw.PointSet(np.concatenate([current.targets.points, t]), frame=frame),
-                current.mask)
+        edit, extends = edit_build.drag_pair_edit(self.selected_edit, handle, target, frame,
+                                                  self.draft_mask)
+        if extends:
             self.replace_edit(self.selection, edit, "Add drag pair")
             return self.selection
-        mask = self.draft_mask if self.draft_mask is not None else None
-        return self.add_edit(mw.DragEdit(mw.PointSet(h, frame=frame),
-                                         mw.PointSet(t, frame=frame), mask), "Add drag pair")
+        return self.add_edit(edit, "Add drag pair")
 
     def add_trajectory(self, polyline: Any) -> int:
         """Add a TrajectoryEdit moving along ``polyline`` ``(M, 2)`` from the playhead to the
         out point (timing :attr:`path_timing`, static :attr:`anchors`), over the draft mask or
         a disc around the path's start. Returns the edit's index."""
-        poly = np.asarray(polyline, np.float64).reshape(-1, 2)
         start = self.playhead
         end = self.out_point if self.out_point > start else self.num_frames - 1
-        traj = trajectory_from_path(poly, max(end - start + 1, 1), timing=self.path_timing,
-                                    anchors=np.asarray(self.anchors) if self.anchors else None,
-                                    start_frame=start)
-        region = self.draft_mask
-        if region is None:
-            w, h = self.clip.size
-            r = max(4.0, 0.06 * min(w, h))
-            x, y = poly[0]
-            region = mw.Mask.from_box(max(x - r, 0), max(y - r, 0), 2 * r, 2 * r, size=(w, h))
-        edit = mw.TrajectoryEdit(region, traj)
-        edit.check_against(self.num_frames, self.clip.size)
-        edits = [*self.edits, edit]
-        self.change("Draw trajectory", edits=edits, selection=len(edits) - 1, anchors=())
-        return len(edits) - 1
+        edit = edit_build.trajectory_edit(polyline, start, end, self.path_timing, self.anchors,
+                                          self.draft_mask, self.clip.size)
+        return self._append_edit(edit, "Draw trajectory", anchors=())
 
     def move_point(self, index: int, point: int, delta: Any, which: str = "handle") -> None:
         """Move point ``point`` of edit ``index`` by ``delta`` (dx, dy): a drag edit's handle
         or target (``which``), or a whole track of a trajectory edit."""
-        d = np.asarray(delta, np.float32).reshape(2)
-        edit = self.edits[index]
-        if isinstance(edit, mw.DragEdit):
-            ps = edit.handles if which == "handle" else edit.targets
-            pts = ps.points.copy()
-            pts[point] += d
-            moved = ps.with_points(pts)
-            edit = dataclasses.replace(edit, **{"handles" if which == "handle" else "targets":
-                                                moved})
-        elif isinstance(edit, mw.TrajectoryEdit):
-            tr = edit.trajectories
-            tracks = tr.tracks.copy()
-            tracks[:, point] += d
-            edit = dataclasses.replace(edit, trajectories=mw.Trajectory(
-                tracks, tr.visible, start_frame=tr.start_frame, ids=tr.ids))
-        else:
-            return
-        self.replace_edit(index, edit, "Move point")
+        edit = edit_build.moved_point(self.edits[index], point, delta, which)
+        if edit is not None:
+            self.replace_edit(index, edit, "Move point")
 
-    def _edit_at(self, index: int | None) -> Any:
+    def _edit_at(self, index: int | None, kind: type | None = None) -> Any:
         index = self.selection if index is None else index
         if index is None or not 0 <= index < len(self.edits):
             raise mw.errors.InvalidInputError(
                 f"index: no edit {index} (the clip has {len(self.edits)}); select an edit")
-        return index, self.edits[index]
+        edit = self.edits[index]
+        if kind is not None and not isinstance(edit, kind):
+            what = "a drag edit" if kind is mw.DragEdit else "a trajectory edit"
+            raise mw.errors.InvalidInputError(
+                f"index: edit {index} is a {type(edit).__name__}, not {what}")
+        return index, edit
 
     def set_drag_pair(self, index: int | None, pair: int, handle: Any = None,
                       target: Any = None) -> None:
@@ -444,10 +307,7 @@ class EditorModel:
 
     def remove_drag_pair(self, index: int | None, pair: int) -> None:
         """Delete pair ``pair`` of drag edit ``index`` (the edit goes with its last pair)."""
-        index, edit = self._edit_at(index)
-        if not isinstance(edit, mw.DragEdit):
-            raise mw.errors.InvalidInputError(
-                f"index: edit {index} is a {type(edit).__name__}, not a drag edit")
+        index, edit = self._edit_at(index, mw.DragEdit)
         rest = edit_ops.remove_pair(edit, pair)
         if rest is None:
             self.remove_edit(index)
@@ -469,10 +329,7 @@ class EditorModel:
     def set_trajectory_timing(self, index: int | None, timing: str) -> None:
         """Re-time trajectory edit ``index`` along its path (``"uniform"``, ``"ease"`` or
         ``"as drawn"``) keeping its span; undoable."""
-        index, edit = self._edit_at(index)
-        if not isinstance(edit, mw.TrajectoryEdit):
-            raise mw.errors.InvalidInputError(
-                f"index: edit {index} is a {type(edit).__name__}, not a trajectory edit")
+        index, edit = self._edit_at(index, mw.TrajectoryEdit)
         tr = edit.trajectories
         new = dataclasses.replace(edit, trajectories=edit_ops.resample_trajectory(
             tr, tr.start_frame, tr.num_frames, timing))
@@ -499,59 +356,36 @@ class EditorModel:
         edit's region), or make it the draft mask used by the next edit; ``extra``
         :class:`Snapshot` fields change in the same undo step."""
         edit = self.selected_edit
-        if isinstance(edit, mw.DragEdit):
-            self.replace_edit(self.selection, dataclasses.replace(edit, mask=mask), text,
-                              **extra)
-        elif isinstance(edit, mw.TrajectoryEdit) and mask is not None:
-            self.replace_edit(self.selection, dataclasses.replace(edit, region=mask), text,
-                              **extra)
+        if isinstance(edit, mw.DragEdit) or (isinstance(edit, mw.TrajectoryEdit)
+                                             and mask is not None):
+            self.replace_edit(self.selection, edit_ops.with_mask(edit, mask), text, **extra)
         else:
             self.change(text, draft_mask=mask, **extra)
 
     def paint_mask(self, stroke: Any, radius: float, erase: bool = False) -> None:
         """Brush ``stroke`` ``(M, 2)`` of discs of ``radius`` px into the current mask (the
         selected edit's, else the draft); ``erase`` removes instead."""
-        w, h = self.clip.size
         base = self.current_mask()
-        data = np.zeros((h, w), bool) if base is None else base.at(self.playhead).copy()
-        yy, xx = np.mgrid[0:h, 0:w]
-        pts = np.asarray(stroke, np.float64).reshape(-1, 2)
-        dense = [pts[0]]
-        for a, b in itertools.pairwise(pts):
-            n = int(np.ceil(np.hypot(*(b - a)) / max(radius / 2, 0.5)))
-            dense += [a + (b - a) * k / max(n, 1) for k in range(1, n + 1)]
-        stamp = np.zeros((h, w), bool)
-        for x, y in dense:
-            x0, x1 = int(max(x - radius - 1, 0)), int(min(x + radius + 2, w))
-            y0, y1 = int(max(y - radius - 1, 0)), int(min(y + radius + 2, h))
-            if x0 >= x1 or y0 >= y1:
-                continue
-            sub = (xx[y0:y1, x0:x1] - x) ** 2 + (yy[y0:y1, x0:x1] - y) ** 2 <= radius ** 2
-            stamp[y0:y1, x0:x1] |= sub
-        data = data & ~stamp if erase else data | stamp
-        self.set_mask(mw.Mask(data[None]) if data.any() else None,
-                      "Erase mask" if erase else "Paint mask")
+        mask = edit_build.painted_mask(None if base is None else base.at(self.playhead),
+                                       self.clip.size, stroke, radius, erase)
+        self.set_mask(mask, "Erase mask" if erase else "Paint mask")
 
     def current_mask(self) -> Any:
         """The mask the mask tools change: the selected edit's, else the draft mask."""
         edit = self.selected_edit
-        if isinstance(edit, mw.DragEdit):
-            return edit.mask
-        if isinstance(edit, mw.TrajectoryEdit):
-            return edit.region
+        if isinstance(edit, mw.DragEdit | mw.TrajectoryEdit):
+            return edit_ops.edit_mask(edit)
         return self.draft_mask
 
     def add_anchor(self, xy: Any) -> None:
         """Add a static anchor for the next trajectory."""
-        x, y = (float(v) for v in np.asarray(xy, np.float64).reshape(2))
-        self.change("Add anchor", anchors=(*self.anchors, (x, y)))
+        self.change("Add anchor", anchors=(*self.anchors, edit_build.as_xy(xy)))
 
     def add_track_point(self, xy: Any) -> None:
         """Add a point to track, on the playhead frame (points on another frame are
         replaced)."""
-        x, y = (float(v) for v in np.asarray(xy, np.float64).reshape(2))
         keep = self.track_points if self.track_frame == self.playhead else ()
-        self.change("Add track point", track_points=(*keep, (x, y)),
+        self.change("Add track point", track_points=(*keep, edit_build.as_xy(xy)),
                     track_frame=self.playhead)
 
     def clear_drafts(self) -> None:
@@ -579,18 +413,7 @@ class EditorModel:
             raise mw.errors.InvalidInputError(
                 "points: nothing to track; place points with the Points tool (or select a "
                 "drag edit) first")
-        from motionwright.tracking import track
-
-        clip = self.clip
-
-        def work(progress: Any, cancel: Any) -> Any:
-            return track(clip, points, progress=progress, cancel=cancel)
-
-        def done(result: Any) -> None:
-            if self.clip is clip:
-                self.change("Track points", tracks=result)
-
-        return self.jobs.submit(Job("Track points", "track", work, done), serial=False)
+        return background.track(self, points)
 
     def set_preview_enabled(self, on: bool) -> None:
         """Show (or stop showing) the preview-backend render in the viewer."""
@@ -599,30 +422,12 @@ class EditorModel:
         self._refresh_preview()
 
     def _refresh_preview(self) -> None:
-        self.preview_clip = None
-        if not self.preview_enabled or self.clip is None or not self.edits:
-            self.preview_changed.emit()
-            return
-        clip, edits, version = self.clip, list(self.edits), self.edits_version
-
-        def work(progress: Any, cancel: Any) -> Any:
-            return mw.render(clip, edits, backend="preview", progress=progress, cancel=cancel)
-
-        def done(result: Any) -> None:
-            if version == self.edits_version and self.clip is clip:
-                self.preview_clip, self.preview_version = result, version
-                self.preview_changed.emit()
-
-        self.jobs.submit(Job("Preview", "preview", work, done), serial=False)
+        background.refresh_preview(self)
 
     def render_folder(self) -> Path:
         """Where renders are written: ``renders/`` next to the saved project, else the
         editor's cache folder (``settings.cache_dir()/renders``)."""
-        from .settings import cache_dir
-
-        if self.project.path is not None:
-            return Path(self.project.path).parent / "renders"
-        return cache_dir() / "renders"
+        return background.render_folder(self)
 
     def render(self, backend: str | None = None) -> Job:
         """Queue a render of the current clip's edits with ``backend`` (default
@@ -630,60 +435,16 @@ class EditorModel:
         the result never sits in memory whole). The saved clip is opened, added to
         :attr:`results` and announced by ``result_ready`` with its :class:`RenderResult`.
         A cancelled or failed render leaves no file."""
-        backend = backend or self.backend
         if not self.edits:
             raise mw.errors.InvalidInputError("edits: the clip has no edits to render yet")
-        clip, edits = self.clip, list(self.edits)
-        name = Path(self.project.clip(self.clip_id).path).name.split(".")[0] or "clip"
-        path, codec = render_target(self.render_folder(), f"{name}-{backend}", clip.size)
-        title = f"Render ({backend}) → {path.name}"
-
-        def work(progress: Any, cancel: Any) -> Any:
-            out = mw.render(clip, edits, backend=backend, progress=progress, cancel=cancel)
-            written = save_streaming(out, path, codec, progress, cancel)
-            return RenderResult(title, backend, written, mw.Clip.open(written))
-
-        def done(result: RenderResult) -> None:
-            self.results.append(result)
-            self.result_ready.emit(result)
-
-        return self.jobs.submit(Job(title, "render", work, done))
+        return background.render(self, backend or self.backend)
 
     def learn_motion(self, folder: str | os.PathLike | None = None) -> Job:
         """Learn the motion of the in/out range as a background job; the ``.motion`` file is
         written to ``folder`` (default: the user library) and added to the project."""
-        from motionwright.learn import learn_motion
-
-        from .settings import user_motion_dir
-
-        clip, a, b = self.clip, self.in_point, self.out_point + 1
-        target = Path(folder) if folder is not None else user_motion_dir()
-        name = f"{self.clip_id}_{a}-{b - 1}"
-
-        def work(progress: Any, cancel: Any) -> Any:
-            emb = learn_motion(clip, "svd", frame_range=(a, b), progress=progress,
-                               cancel=cancel)
-            target.mkdir(parents=True, exist_ok=True)
-            path = target / f"{name}.motion"
-            emb.save(path)
-            return path
-
-        def done(path: Any) -> None:
-            self.project.add_motion(name, path)
-            self.library_changed.emit()
-
-        return self.jobs.submit(Job(f"Learn motion {name}", "learn", work, done))
+        return background.learn_motion(self, folder)
 
     def apply_motion(self, path: str | os.PathLike, strength: float = 1.0) -> int:
         """Add a MotionTransfer of the ``.motion`` file at ``path``; returns its index."""
         emb = mw.MotionEmbedding.load(path)
         return self.add_edit(mw.MotionTransfer(emb, strength), "Apply motion")
-
-
-def _equal(a: Any, b: Any) -> bool:
-    try:
-        if isinstance(a, tuple) and isinstance(b, tuple):
-            return len(a) == len(b) and all(_equal(x, y) for x, y in zip(a, b, strict=True))
-        return bool(a == b)
-    except (ValueError, TypeError):
-        return False

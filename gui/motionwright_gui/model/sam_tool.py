@@ -1,7 +1,7 @@
 """The SAM click tool: clicks on a frame become a mask through ``mw.segment`` (no Qt).
 
 Clicks (``(x, y, label)`` in frame pixels, label 1 keep / 0 exclude) and the mask they give
-are part of the editor's undoable document (:class:`~motionwright_gui.model.editor.Snapshot`
+are part of the editor's undoable document (:class:`~motionwright_gui.model.document.Snapshot`
 fields ``sam_clicks``, ``sam_frame``, ``sam_mask``). Segmenting runs as a background job;
 one :class:`motionwright.models.Models` is kept so the model loads once and is reused.
 """
@@ -45,6 +45,13 @@ def sam_status() -> tuple[bool, str]:
                        f"run `{ADD_COMMAND}`")
     return True, (f"SAM clicks (model {spec.path}): click keeps, Alt+click or right-click "
                   "excludes")
+
+
+def click_points(clicks: tuple, frame: int) -> mw.PointSet:
+    """SAM ``clicks`` ``(x, y, label)`` on ``frame`` as a labelled PointSet ``(N, 2)``
+    float32 with int64 labels (1 keep, 0 exclude)."""
+    return mw.PointSet(np.array([c[:2] for c in clicks], np.float32), frame=frame,
+                       labels=np.array([c[2] for c in clicks], np.int64))
 
 
 class SamTool:
@@ -113,8 +120,7 @@ class SamTool:
             return None
         models = self._shared_models()
         clip = m.clip
-        points = mw.PointSet(np.array([c[:2] for c in clicks], np.float32), frame=frame,
-                             labels=np.array([c[2] for c in clicks], np.int64))
+        points = click_points(clicks, frame)
         first = self._warm is not models
 
         def work(progress: Any, cancel: Any) -> Any:
@@ -164,8 +170,7 @@ class SamTool:
                 "points: no SAM click to propagate; click on the object with the SAM tool first")
         models = self._shared_models()
         clip = m.clip
-        points = mw.PointSet(np.array([c[:2] for c in clicks], np.float32), frame=frame,
-                             labels=np.array([c[2] for c in clicks], np.int64))
+        points = click_points(clicks, frame)
 
         def work(progress: Any, cancel: Any) -> Any:
             loaded = self._loaded(models)

@@ -92,6 +92,11 @@ class UndoStack:
         self._clean_index = len(self._done)
         self.changed.emit()
 
+    def mark_unsaved(self) -> None:
+        """Mark the current state as not saved (no state of the history is the saved one)."""
+        self._clean_index = None
+        self.changed.emit()
+
     def clear(self) -> None:
         """Forget the whole history (after opening another document)."""
         self._done.clear()

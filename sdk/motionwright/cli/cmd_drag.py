@@ -122,12 +122,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_estimates(clip, args) -> int:
     """Print the drag's VRAM estimate under each memory profile."""
-    from ..methods.dragavideo.run import (
-        drag_estimates,
-        frames_per_call,
-        model_size,
-        processed_rows,
-    )
+    from ..methods.dragavideo.plan import frames_per_call, model_size, processed_rows
+    from ..methods.dragavideo.policy import drag_estimates
     from ..models.loading import as_models
     from ..models.memory import get_policy
 

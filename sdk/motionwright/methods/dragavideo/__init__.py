@@ -12,8 +12,14 @@ The method (paper §3), module by module:
   shared Δp ∈ [−l, l], eq. (6)–(7) (:mod:`.supervision`).
 - Optional LoRA on the UNet attention trained on the clip's frames (:mod:`.lora`), and
   cross-branch/cross-frame self-attention in the decoder while denoising (:mod:`.attention`).
-- The native-resolution crop → model size → feathered composite round trip (:mod:`.region`)
-  and the run loop with progress, previews and cancel (:mod:`.run`).
+- The native-resolution crop → model size → feathered composite round trip (:mod:`.region`),
+  the lazy result clip (:mod:`.output`, with :mod:`.carry` for frames skipped under
+  ``stride``) and each frame's edit region (:mod:`.edit_region`).
+- The run (:mod:`.run`, :func:`drag_clip`) with its settings (:mod:`.settings`) and result
+  (:mod:`.result`): text/VAE encoding (:mod:`.encode`), the §3.2 inputs (:mod:`.correspondence`),
+  the drag loop with progress, previews and cancel (:mod:`.optimise`), generation
+  (:mod:`.denoise`); the memory side: what is processed (:mod:`.plan`), the policy and its
+  VRAM estimates (:mod:`.policy`), where components sit (:mod:`.placement`).
 
 Defaults, and why (paper §4.1 where it speaks, DragDiffusion's public defaults where it is
 silent, since the authors build on it):
@@ -41,6 +47,9 @@ silent, since the authors build on it):
   attends to the drag frame's source (cross-frame, for temporal consistency).
 """
 
-from .run import DragResult, DragSettings, drag_clip, processed_rows, with_overrides
+from .plan import processed_rows
+from .result import DragResult
+from .run import drag_clip
+from .settings import DragSettings, with_overrides
 
 __all__ = ["DragResult", "DragSettings", "drag_clip", "processed_rows", "with_overrides"]

@@ -95,3 +95,10 @@ def run_unet(unet, latents, t: int, cond, batch: int):
         outs.append(unet(chunk, t, encoder_hidden_states=cond.expand(chunk.shape[0], -1, -1)
                          ).sample)
     return torch.cat(outs)
+
+
+def make_train_alphas(config: dict) -> np.ndarray:
+    """ᾱ for every training timestep of a scheduler config (float64)."""
+    from diffusers import DDIMScheduler
+
+    return DDIMScheduler.from_config(dict(config)).alphas_cumprod.double().numpy()
