@@ -17,14 +17,6 @@ FAST = ["--size", "32x32", "--steps", "10", "--iterations", "2", "--lora-steps",
         "--correspondence", "flow"]
 
 
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("MOTIONWRIGHT_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.delenv("MOTIONWRIGHT_MODELS", raising=False)
-    for name in ("SD15", "SAM"):
-        monkeypatch.delenv(f"MOTIONWRIGHT_MODEL_{name}", raising=False)
-
-
 @pytest.fixture(scope="module")
 def shot(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dragshot")

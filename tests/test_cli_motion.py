@@ -12,17 +12,12 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
 from motionwright.cli import main as cli_main  # noqa: E402
-from motionwright.models.families import FAMILIES  # noqa: E402
 from tiny_models import TINY_FRAMES, make_svd, tiny_model  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("MOTIONWRIGHT_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.delenv("MOTIONWRIGHT_MODELS", raising=False)
-    for name in FAMILIES:
-        monkeypatch.delenv(f"MOTIONWRIGHT_MODEL_{name.upper()}", raising=False)
-    # only the commands under test, whatever else the CLI grows meanwhile
+def only_model_commands(monkeypatch):
+    """Only the commands under test, whatever else the CLI grows meanwhile."""
     monkeypatch.setattr(cli_main, "COMMANDS", ["motion", "models"])
 
 

@@ -23,14 +23,6 @@ PIPELINES = {"svd": "StableVideoDiffusionPipeline", "sd15": "StableDiffusionPipe
              "cogvideox": "CogVideoXPipeline"}
 
 
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("MOTIONWRIGHT_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.delenv("MOTIONWRIGHT_MODELS", raising=False)
-    for name in FAMILIES:
-        monkeypatch.delenv(f"MOTIONWRIGHT_MODEL_{name.upper()}", raising=False)
-
-
 def copy_model(family, tmp_path):
     target = tmp_path / family
     shutil.copytree(tiny_model(family), target)

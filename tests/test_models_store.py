@@ -12,7 +12,7 @@ import pytest
 from motionwright.errors import CorruptFileError, InvalidInputError, MediaNotFoundError
 from motionwright.models import config as mwconfig
 from motionwright.models.errors import ModelMismatchError, ModelNotFoundError
-from motionwright.models.families import FAMILIES, get_family
+from motionwright.models.families import get_family
 from motionwright.models.layout import fingerprint, inspect_layout, model_identity
 from motionwright.models.store import ModelSpec, ModelStore, configured_models, resolve_model
 
@@ -59,14 +59,6 @@ def fake_model(root: Path, pipeline: str, components: dict, *, variant: str = ""
             (folder / f"{stem}{suffix}.safetensors").write_bytes(b"\0" * 16)
     (root / "model_index.json").write_text(json.dumps(index))
     return root
-
-
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("MOTIONWRIGHT_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.delenv("MOTIONWRIGHT_MODELS", raising=False)
-    for name in FAMILIES:
-        monkeypatch.delenv(f"MOTIONWRIGHT_MODEL_{name.upper()}", raising=False)
 
 
 @pytest.fixture

@@ -18,13 +18,6 @@ from motionwright.synthetic import make_moving_objects
 from tiny_models import tiny_model
 
 
-@pytest.fixture(autouse=True)
-def isolated_config(tmp_path, monkeypatch):
-    monkeypatch.setenv("MOTIONWRIGHT_CONFIG_DIR", str(tmp_path / "cfg"))
-    monkeypatch.delenv("MOTIONWRIGHT_MODELS", raising=False)
-    monkeypatch.delenv("MOTIONWRIGHT_MODEL_SAM", raising=False)
-
-
 @pytest.fixture(scope="module")
 def frames():
     return make_moving_objects(3, (48, 40), seed=2, num_objects=1).frames

@@ -24,14 +24,6 @@ def _state_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("MOTIONWRIGHT_GUI_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.fixture(autouse=True)
-def _no_models(tmp_path, monkeypatch):
-    """No model configured unless a test configures one (its own config file, no env)."""
-    monkeypatch.setenv("MOTIONWRIGHT_CONFIG_DIR", str(tmp_path / "config"))
-    for var in ("MOTIONWRIGHT_MODELS", "MOTIONWRIGHT_MODEL_SAM"):
-        monkeypatch.delenv(var, raising=False)
-
-
 @pytest.fixture
 def sam_model(monkeypatch):
     """A tiny random SAM (built once per session) configured through

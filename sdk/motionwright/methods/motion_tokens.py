@@ -54,12 +54,16 @@ class MotionTokenBank:
             raise RuntimeError("the motion token bank is empty: call bank.set(...) before the UNet")
 
 
-class FrameTokenProcessor(ProcessorWrapper):
-    """Spatial cross-attention: each frame attends to its own group of N tokens."""
+class _TokenProcessor(ProcessorWrapper):
+    """A cross-attention processor that reads its context from a :class:`MotionTokenBank`."""
 
     def __init__(self, inner: Any, bank: MotionTokenBank) -> None:
         super().__init__(inner)
         self.bank = bank
+
+
+class FrameTokenProcessor(_TokenProcessor):
+    """Spatial cross-attention: each frame attends to its own group of N tokens."""
 
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None,
                  temb=None, image_rotary_emb=None, **kwargs):
@@ -77,12 +81,8 @@ class FrameTokenProcessor(ProcessorWrapper):
                                image_rotary_emb=image_rotary_emb, **kwargs)
 
 
-class TemporalTokenProcessor(ProcessorWrapper):
+class TemporalTokenProcessor(_TokenProcessor):
     """Temporal cross-attention: every pixel attends to the temporal group of N tokens."""
-
-    def __init__(self, inner: Any, bank: MotionTokenBank) -> None:
-        super().__init__(inner)
-        self.bank = bank
 
     def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None,
                  temb=None, image_rotary_emb=None, **kwargs):
