@@ -309,3 +309,15 @@ def test_fingerprint_ignores_paths_and_versions_but_not_architecture():
     assert fingerprint(fam, base) != fingerprint(fam, dict(base, num_frames=25))
     ident = model_identity(fam, base)
     assert ident == {"family": "svd", "embedding_dim": 1024, "fingerprint": fingerprint(fam, base)}
+
+
+def test_cli_add_says_when_the_diffusion_extra_is_missing(svd_dir, monkeypatch, capsys):
+    import motionwright.cli.cmd_models as cmd_models
+    from motionwright.cli.main import main
+
+    monkeypatch.setattr(cmd_models, "find_spec", lambda name: None)
+    assert main(["models", "add", "svd", str(svd_dir)]) == 0
+    assert "needs the 'diffusion' extra" in capsys.readouterr().out
+    monkeypatch.setattr(cmd_models, "find_spec", lambda name: object())
+    assert main(["models", "add", "svd", str(svd_dir)]) == 0
+    assert "extra" not in capsys.readouterr().out

@@ -9,6 +9,7 @@ anything missing; ``models remove FAMILY`` forgets an entry. Nothing is ever dow
 from __future__ import annotations
 
 import argparse
+from importlib.util import find_spec
 
 from ._common import print_json
 
@@ -59,6 +60,10 @@ def run_add(args: argparse.Namespace) -> int:
 
     print(f"{spec.family}: {spec.path} ({layout.pipeline_class}, "
           f"{format_bytes(layout.size_bytes)} of weights) -> {store.path}")
+    missing = [name for name in ("torch", "diffusers", "transformers") if find_spec(name) is None]
+    if missing:
+        print(f"note: rendering with it needs the 'diffusion' extra ({', '.join(missing)} not "
+              "installed): pip install 'motionwright[diffusion]'")
     return 0
 
 
