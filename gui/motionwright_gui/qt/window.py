@@ -23,13 +23,14 @@ from PySide6.QtWidgets import (
 
 import motionwright as mw
 
-from ..model import playback, settings
+from ..model import playback, quitting, settings
 from ..model.editor import EditorModel
 from ..model.explain import explain
 from ..model.frames import FrameLoader
 from ..model.jobs import FAILED, Job
 from ..model.sam_tool import CLICK_KIND, sam_status
 from .compare import CompareView
+from .dialogs import ask
 from .panels import Inspector, JobsPanel, LibraryPanel
 from .timeline import Timeline
 from .viewer import Viewer
@@ -64,6 +65,8 @@ class MainWindow(QMainWindow):
         self.autosave_timer.setSingleShot(True)
         self.autosave_timer.timeout.connect(self._autosave)
         self.actions_by_name: dict[str, QAction] = {}
+        # Answers the close questions; tests and screenshot scripts replace it.
+        self.ask: quitting.Ask = lambda question: ask(self, question)
         self._build_layout()
         self._build_actions()
         self._build_status()
@@ -125,7 +128,8 @@ class MainWindow(QMainWindow):
         self._action("save", "&Save", self.save, QKeySequence.StandardKey.Save, f)
         self._action("save_as", "Save &As…", self.save_as, "Ctrl+Shift+S", f)
         f.addSeparator()
-        self._action("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit, f)
+        # StandardKey.Quit has no binding on Windows and some Linux desktops
+        self._action("quit", "&Quit", self.close, "Ctrl+Q", f)
         e = bar.addMenu("&Edit")
         self.undo_action = self._action("undo", "&Undo", m.undo.undo, "Ctrl+Z", e)
         self.redo_action = self._action("redo", "&Redo", m.undo.redo,
@@ -373,6 +377,10 @@ class MainWindow(QMainWindow):
             if self._guard(self.model.save, path) is not None:
                 settings.add_recent(path)
 
+    def _save_before_close(self) -> bool:
+        self.save()
+        return not self.model.dirty
+
     def dragEnterEvent(self, event: Any) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -417,6 +425,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def closeEvent(self, event: Any) -> None:
+        if not quitting.may_close(self.model, self.ask, self._save_before_close):
+            event.ignore()
+            return
         self.set_speed(0)
         for job in self.model.jobs.active():
             self.model.jobs.cancel(job)
