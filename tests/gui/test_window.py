@@ -147,6 +147,7 @@ def test_diffusion_render_without_model_is_explained_at_once(qtbot, window, mode
     assert model.jobs.jobs == []
     text = window.statusBar().currentMessage()
     assert "No sd15 model is configured" in text and "Fix: motionwright models add sd15" in text
+    assert "models add sd15" in window.messages.texts()[0]
 
 
 def test_preview_render_opens_ab_compare_from_the_saved_file(qtbot, window, model, tmp_path):

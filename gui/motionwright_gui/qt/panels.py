@@ -218,7 +218,7 @@ class Inspector(QWidget):
         try:
             fn(*args)
         except mw.errors.MotionwrightError as exc:
-            self.model.message.emit(str(exc))
+            self.model.notices.add("error", str(exc))
             self.rebuild()
 
     def _replace(self, edit: Any) -> None:
@@ -310,7 +310,7 @@ class LibraryPanel(QWidget):
         try:
             self.model.apply_motion(item.data(Qt.ItemDataRole.UserRole))
         except mw.errors.MotionwrightError as exc:
-            self.model.message.emit(str(exc))
+            self.model.notices.add("error", str(exc))
 
     def learn(self) -> None:
         """Start learning the in/out range's motion."""
@@ -319,7 +319,7 @@ class LibraryPanel(QWidget):
         try:
             self.model.learn_motion()
         except mw.errors.MotionwrightError as exc:
-            self.model.message.emit(str(exc))
+            self.model.notices.add("error", str(exc))
 
 
 class JobRow(QWidget):

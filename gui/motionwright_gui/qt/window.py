@@ -28,9 +28,11 @@ from ..model.editor import EditorModel
 from ..model.explain import explain
 from ..model.frames import FrameLoader
 from ..model.jobs import FAILED, Job
+from ..model.notices import ERROR, INFO, WARNING, Notice
 from ..model.sam_tool import CLICK_KIND, sam_status
 from .compare import CompareView
 from .dialogs import ask
+from .messages import MessagesPanel
 from .panels import Inspector, JobsPanel, LibraryPanel
 from .timeline import Timeline
 from .viewer import Viewer
@@ -56,6 +58,7 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(model)
         self.library = LibraryPanel(model)
         self.jobs_panel = JobsPanel(model)
+        self.messages = MessagesPanel(model.notices)
         self.speed = 0
         self._play_clock = QElapsedTimer()
         self._play_from = 0
@@ -72,7 +75,9 @@ class MainWindow(QMainWindow):
         self._build_status()
         self.setAcceptDrops(True)
         model.document_changed.connect(self._on_document)
-        model.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        model.message.connect(lambda text: self.report(text, INFO))
+        model.notices.added.connect(self._on_notice)
+        model.notices.cleared.connect(self._sync_messages_tab)
         model.jobs.changed.connect(self._on_job)
         model.result_ready.connect(lambda *_: self.center_tabs.setCurrentWidget(self.compare))
         for sig in (model.playhead_changed, model.clip_changed, model.preview_changed):
@@ -97,6 +102,8 @@ class MainWindow(QMainWindow):
         side.addTab(self.inspector, "Inspector")
         side.addTab(self.library, "Motions")
         side.addTab(self.jobs_panel, "Render queue")
+        side.addTab(self.messages, "Messages")
+        side.currentChanged.connect(self._sync_messages_tab)
         self.side_tabs = side
         dock = QDockWidget("Panels", self)
         dock.setWidget(side)
@@ -270,7 +277,7 @@ class MainWindow(QMainWindow):
 
     def _on_job(self, job: Job) -> None:
         if job.state == FAILED and job.error is not None:
-            self.statusBar().showMessage(job.error.text().replace("\n", " — "), 15000)
+            self.report(f"{job.title} failed: {job.error.text()}")
             if job.kind != CLICK_KIND:
                 self.side_tabs.setCurrentWidget(self.jobs_panel)
         elif job.kind in ("render", "learn", "segment") and job.active:
@@ -280,16 +287,32 @@ class MainWindow(QMainWindow):
         try:
             self.model.autosave()
         except (mw.errors.MotionwrightError, OSError) as exc:
-            self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+            self.report(f"Autosave failed: {exc}")
 
     def _guard(self, fn: Any, *args: Any) -> Any:
         try:
             return fn(*args)
         except (mw.errors.MotionwrightError, OSError, ImportError) as exc:
             family = "sam" if getattr(fn, "__self__", None) is self.model.sam else "svd"
-            self.statusBar().showMessage(explain(exc, family=family).text().replace("\n", " — "),
-                                         15000)
+            self.report(explain(exc, family=family).text())
             return None
+
+    def report(self, text: str, level: str = ERROR) -> None:
+        """Log ``text`` in the Messages panel (where it stays) and show it in the status
+        bar."""
+        self.model.notices.add(level, text)
+
+    def _on_notice(self, notice: Notice) -> None:
+        self.statusBar().showMessage(notice.text.replace("\n", " — "),
+                                     8000 if notice.level == INFO else 15000)
+        if notice.level == WARNING:
+            self.side_tabs.setCurrentWidget(self.messages)
+        self._sync_messages_tab()
+
+    def _sync_messages_tab(self) -> None:
+        if self.side_tabs.currentWidget() is self.messages:
+            self.messages.mark_seen()
+        self.side_tabs.setTabText(self.side_tabs.indexOf(self.messages), self.messages.title())
 
     # -- playback ------------------------------------------------------------------------------
     def set_speed(self, speed: int) -> None:
@@ -337,7 +360,7 @@ class MainWindow(QMainWindow):
         try:
             self.model.open(path)
         except (mw.errors.MotionwrightError, OSError) as exc:
-            self.statusBar().showMessage(explain(exc).text().replace("\n", " — "), 15000)
+            self.report(explain(exc).text())
             return False
         settings.add_recent(path)
         return True
