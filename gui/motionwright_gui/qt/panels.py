@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -46,6 +48,27 @@ def _spin(lo: float, hi: float, value: float, decimals: int = 1) -> QDoubleSpinB
     return box
 
 
+def in_scroll_area(widget: QWidget) -> QScrollArea:
+    """``widget`` inside a frameless scroll area that resizes it: however tall or wide its
+    contents grow, the area's minimum size stays small, so it never takes room from the
+    viewer."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
+def scrolling_body(panel: QWidget) -> QWidget:
+    """Fill ``panel`` with a scroll area (:func:`in_scroll_area`) and return the widget
+    inside it, which holds the panel's contents."""
+    body = QWidget()
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(in_scroll_area(body))
+    return body
+
+
 class Inspector(QWidget):
     """Parameters of the selected edit, each change an undoable model command: a drag's frame
     and every pair's handle and target (frame pixels, limited to the frame), a trajectory's
@@ -55,7 +78,7 @@ class Inspector(QWidget):
     def __init__(self, model: EditorModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.form = QFormLayout(self)
+        self.form = QFormLayout(scrolling_body(self))
         self.fields: dict[str, QWidget] = {}
         for sig in (model.selection_changed, model.edits_changed, model.clip_changed,
                     model.draft_changed):
@@ -274,7 +297,7 @@ class LibraryPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.apply_button)
         buttons.addWidget(self.learn_button)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(scrolling_body(self))
         layout.addWidget(self.list)
         layout.addWidget(self.info)
         layout.addLayout(buttons)
@@ -387,7 +410,7 @@ class JobsPanel(QWidget):
         super().__init__(parent)
         self.model = model
         self.rows: dict[int, JobRow] = {}
-        self.layout_ = QVBoxLayout(self)
+        self.layout_ = QVBoxLayout(scrolling_body(self))
         self.layout_.addStretch(1)
         model.jobs.changed.connect(self.on_job)
 

@@ -33,7 +33,7 @@ from ..model.sam_tool import CLICK_KIND, sam_status
 from .compare import CompareView
 from .dialogs import ask
 from .messages import MessagesPanel
-from .panels import Inspector, JobsPanel, LibraryPanel
+from .panels import Inspector, JobsPanel, LibraryPanel, in_scroll_area
 from .timeline import Timeline
 from .viewer import Viewer
 
@@ -93,7 +93,7 @@ class MainWindow(QMainWindow):
         self.center_tabs.addTab(self.compare, "A/B compare")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.center_tabs)
-        split.addWidget(self.timeline)
+        split.addWidget(in_scroll_area(self.timeline))  # more edit rows scroll, not push
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 1)
         split.setSizes([800, 140])
