@@ -35,6 +35,7 @@ from ..model.jobs import Job
 from ..model.render_out import RenderResult
 from ..model.settings import user_motion_dir
 from .bridge import to_qimage
+from .field_keys import FieldKeys
 from .timeline import edit_label
 
 
@@ -80,6 +81,7 @@ class Inspector(QWidget):
         self.model = model
         self.form = QFormLayout(scrolling_body(self))
         self.fields: dict[str, QWidget] = {}
+        self.field_keys = FieldKeys(parent=self)
         for sig in (model.selection_changed, model.edits_changed, model.clip_changed,
                     model.draft_changed):
             sig.connect(self.rebuild)
@@ -97,8 +99,15 @@ class Inspector(QWidget):
         self.fields = {}
 
     def rebuild(self) -> None:
-        """Show the rows for the current selection."""
+        """Show the rows for the current selection; the field that had the keyboard keeps it."""
+        focused = next((key for key, w in self.fields.items() if w.hasFocus()), None)
         self._clear()
+        self._fill()
+        self.field_keys.install(self)
+        if focused in self.fields:
+            self.fields[focused].setFocus()
+
+    def _fill(self) -> None:
         m, edit = self.model, self.model.selected_edit
         if m.clip is None:
             self.form.addRow(QLabel("Open a clip or project to edit it."))

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.library = LibraryPanel(model)
         self.jobs_panel = JobsPanel(model)
         self.messages = MessagesPanel(model.notices)
+        self.inspector.field_keys.home = self.viewer  # Escape in a field: keys to the viewer
         self.speed = 0
         self._play_clock = QElapsedTimer()
         self._play_from = 0
@@ -432,6 +433,8 @@ class MainWindow(QMainWindow):
         rows.append(("Polygon: close", "Enter, double click or click the first vertex"))
         rows.append(("SAM: keep / exclude click", "Click / Alt+click or right-click"))
         rows.append(("SAM: apply mask / clear clicks", "Enter / Escape"))
+        rows.append(("Inspector number field: type, step", "Digits, Backspace / Up, Down"))
+        rows.append(("Inspector field: give the keys back to the viewer", "Escape"))
         return rows
 
     def show_help(self) -> QDialog:
