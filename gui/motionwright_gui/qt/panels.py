@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -32,8 +32,8 @@ import motionwright as mw
 from ..model.edit_ops import TRAJECTORY_TIMINGS, detect_timing, edit_mask
 from ..model.editor import TIMINGS, EditorModel
 from ..model.jobs import Job
+from ..model.library import library_entries, library_fingerprint, library_folders
 from ..model.render_out import RenderResult
-from ..model.settings import user_motion_dir
 from .bridge import to_qimage
 from .field_keys import FieldKeys
 from .timeline import edit_label
@@ -261,23 +261,6 @@ class Inspector(QWidget):
         self._call(self.model.set_drag_pair, self.model.selection, j, (hx, hy), (tx, ty))
 
 
-def library_entries(model: EditorModel) -> list[dict[str, Any]]:
-    """The motion library: the project's motions and the ``.motion`` files of the user
-    library, each ``{"name", "path", "scope", "summary"}`` (summary None if unreadable)."""
-    out = [{"name": n, "path": p, "scope": "project"} for n, p in model.project.motions.items()]
-    folder = user_motion_dir()
-    known = {e["path"] for e in out}
-    if folder.is_dir():
-        out += [{"name": f.stem, "path": str(f), "scope": "user"}
-                for f in sorted(folder.glob("*.motion")) if str(f) not in known]
-    for e in out:
-        try:
-            e["summary"] = mw.MotionEmbedding.load(e["path"]).summary()
-        except (mw.errors.MotionwrightError, OSError, ValueError):
-            e["summary"] = None
-    return out
-
-
 class MotionList(QListWidget):
     """The library list; items drag out as file URLs onto the viewer."""
 
@@ -289,11 +272,16 @@ class MotionList(QListWidget):
 
 class LibraryPanel(QWidget):
     """Saved motions with their metadata; apply to the current shot (button or drag onto the
-    viewer) or learn a new one from the in/out range."""
+    viewer) or learn a new one from the in/out range. The library folders are checked every
+    ``poll_ms`` milliseconds, so files copied into them appear without a restart."""
 
-    def __init__(self, model: EditorModel, parent: QWidget | None = None) -> None:
+    POLL_MS = 2000
+
+    def __init__(self, model: EditorModel, parent: QWidget | None = None,
+                 poll_ms: int | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self._fingerprint: tuple | None = None
         self.list = MotionList()
         self.list.setDragEnabled(True)
         self.info = QLabel()
@@ -312,18 +300,34 @@ class LibraryPanel(QWidget):
         layout.addLayout(buttons)
         model.library_changed.connect(self.refresh)
         self.refresh()
+        self.poll_timer = QTimer(self)
+        self.poll_timer.timeout.connect(self.poll)
+        self.poll_timer.start(self.POLL_MS if poll_ms is None else poll_ms)
+
+    def poll(self) -> bool:
+        """Re-read the library if its files changed on disk; returns whether it did."""
+        if library_fingerprint(self.model) == self._fingerprint:
+            return False
+        self.refresh()
+        return True
 
     def refresh(self) -> None:
-        """Re-read the library."""
+        """Re-read the library (the selected motion stays selected)."""
+        self._fingerprint = library_fingerprint(self.model)
+        current = self.list.currentItem()
+        selected = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
         self.list.clear()
         for e in library_entries(self.model):
             item = QListWidgetItem(f"{e['name']}  [{e['scope']}]")
             item.setData(Qt.ItemDataRole.UserRole, e["path"])
             item.setData(Qt.ItemDataRole.UserRole + 1, e["summary"])
             self.list.addItem(item)
+            if e["path"] == selected:
+                self.list.setCurrentItem(item)
+        folders = " or ".join(str(f) for _, f in library_folders(self.model))
         self.info.setText("" if self.list.count() else
                           "No saved motions yet. Learn one from the in/out range, or put "
-                          f".motion files in {user_motion_dir()}.")
+                          f".motion files in {folders}.")
 
     def _show_info(self, item: Any) -> None:
         if item is None:
