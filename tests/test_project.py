@@ -91,7 +91,7 @@ def test_round_trip_with_every_edit_type(media):
     path = p.save(root / "job.mwproj")
     assert p.path == path and path.exists()
     raw = json.loads(path.read_text())
-    assert raw["schema"] == "Project.1"
+    assert raw["schema"] == "Project.2"
     assert raw["clips"][0] == {"id": "shot010", "path": "plates/shot010.mp4", "in_frame": 4,
                                "out_frame": 40, "name": "Hero"}
     assert raw["clips"][1]["path"] == "plates/shot020/shot020.%04d.png"
@@ -176,7 +176,7 @@ def test_not_a_project(tmp_path):
 
 def test_future_version_refused(tmp_path):
     path = tmp_path / "new.mwproj"
-    path.write_text(json.dumps({"schema": "Project.2", "clips": []}))
+    path.write_text(json.dumps({"schema": "Project.3", "clips": []}))
     with pytest.raises(SchemaVersionError, match="newer Motionwright"):
         Project.load(path)
     path.write_text(json.dumps({"schema": "Project.1", "clips": [{"id": "a", "path": "a.mov"}],
@@ -184,6 +184,62 @@ def test_future_version_refused(tmp_path):
                                                  "schema": "PromptEdit.4"}]}}))
     with pytest.raises(SchemaVersionError, match=r"new\.mwproj.*PromptEdit\.4"):
         Project.load(path)
+
+
+def tracked(n_frames=5, start=2):
+    rng = np.random.default_rng(3)
+    tracks = rng.uniform(0, 50, (n_frames, 3, 2)).astype(np.float32)
+    visible = np.ones((n_frames, 3), bool)
+    visible[1, 2] = False
+    tracks[1, 2] = np.nan
+    return Trajectory(tracks, visible, start_frame=start, ids=[4, 7, 9])
+
+
+def test_tracks_round_trip_per_clip(tmp_path):
+    (tmp_path / "a.mov").write_bytes(b"v")
+    p = Project(["a.mov", "b.mov"])
+    p.set_tracks("a", tracked())
+    path = p.save(tmp_path / "t.mwproj")
+    raw = json.loads(path.read_text())
+    assert raw["schema"] == "Project.2" and set(raw["tracks"]) == {"a"}
+    back = Project.load(path)
+    assert back == p and back.tracks["a"] == tracked()
+    assert np.isnan(back.tracks["a"].tracks[1, 2]).all() and not back.tracks["a"].visible[1, 2]
+    assert back.tracks["a"].start_frame == 2 and list(back.tracks["a"].ids) == [4, 7, 9]
+    back.set_tracks("a", None)
+    assert back != p and back.tracks == {}
+    assert Project.from_dict(p.to_dict()) == p
+
+
+def test_project_1_files_load_without_tracks_and_save_as_project_2(tmp_path):
+    path = tmp_path / "old.mwproj"
+    path.write_text(json.dumps({"schema": "Project.1", "clips": [{"id": "a", "path": "a.mov"}],
+                                "edits": {}, "motions": {}}))
+    p = Project.load(path)
+    assert p.tracks == {} and [c.id for c in p.clips] == ["a"]
+    p.set_tracks("a", tracked())
+    p.save()
+    assert json.loads(path.read_text())["schema"] == "Project.2"
+    assert Project.load(path).tracks["a"] == tracked()
+
+
+def test_bad_tracks_are_refused(tmp_path):
+    p = Project(["a.mov"])
+    with pytest.raises(InvalidInputError, match=r"tracks.*expected a Trajectory"):
+        p.set_tracks("a", np.zeros((2, 1, 2)))
+    with pytest.raises(InvalidInputError, match="no clip 'b'"):
+        p.set_tracks("b", tracked())
+    with pytest.raises(InvalidInputError, match="tracks: clip id 'b'"):
+        Project(["a.mov"], tracks={"b": tracked()})
+    path = tmp_path / "x.mwproj"
+    base = {"schema": "Project.2", "clips": [{"id": "a", "path": "a.mov"}]}
+    for tracks, match in [([], "tracks: expected a JSON dict"),
+                          ({"a": 3}, r"tracks\['a'\]: expected a JSON dict"),
+                          ({"a": {"schema": "Trajectory.1", "tracks": "x"}}, "tracks"),
+                          ({"ghost": tracked().to_dict()}, "ghost")]:
+        path.write_text(json.dumps({**base, "tracks": tracks}))
+        with pytest.raises(CorruptFileError, match=match):
+            Project.load(path)
 
 
 def test_upgrader_runs_on_older_files(tmp_path, monkeypatch):

@@ -10,6 +10,7 @@ from typing import Any
 from PySide6.QtWidgets import QApplication
 
 from .model.editor import EditorModel
+from .model.quitting import close_anyway
 from .model.recovery import Recovery
 from .qt.bridge import UiDispatcher
 from .qt.window import MainWindow, wait_for_exact_frame
@@ -78,6 +79,7 @@ def main(path: Any = None, *, screenshot_path: Any = None, frame: int | None = N
         app.processEvents()
     if screenshot_path is not None:
         screenshot(window, screenshot_path, size)
+        window.ask = close_anyway
         window.close()
         return 0
     window.resize(1400, 900)

@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Path(args[0]) if args else Path("docs/editor.png")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from .app import create_window, screenshot
+    from .model.quitting import close_anyway
 
     with tempfile.TemporaryDirectory() as tmp:
         window = create_window(demo_project(tmp), recovery=False)
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         model.add_track_point((441.9, 120.3))
         model.select(1)
         screenshot(window, out)
+        window.ask = close_anyway
         window.close()
     print(out)
     return 0

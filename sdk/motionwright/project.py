@@ -1,6 +1,8 @@
-"""Project: clips, the edits made to each, and a library of learned motions (``.mwproj``).
+"""Project: clips, the edits made to each, tracked points per clip and a library of learned
+motions (``.mwproj``).
 
-A project file is versioned JSON (``"Project.1"``) written atomically. Media (clips, motion
+A project file is versioned JSON (``"Project.2"``; ``"Project.1"`` files, which had no
+tracks, are upgraded on load) written atomically. Media (clips, motion
 files, reference clips of edits) are referred to by path, stored relative to the project file's
 folder (absolute when on another drive), so a project folder can be moved or shared whole.
 Loading never opens the media: a moved clip is reported by :meth:`Project.missing_media` or,
@@ -19,12 +21,21 @@ from . import _persist
 from ._validate import require_int
 from .edits import EDIT_TYPES, Edit, GuidedGeneration, absolute_path, edit_from_dict, relative_path
 from .errors import InvalidInputError, MediaNotFoundError
+from .types import Trajectory
 from .types._common import reading
 
 SCHEMA = "Project"
-VERSION = 1
+VERSION = 2
+
+
+def _add_tracks(payload: dict[str, Any]) -> dict[str, Any]:
+    """Project.1 -> Project.2: version 2 adds ``tracks`` (clip id -> Trajectory)."""
+    payload.setdefault("tracks", {})
+    return payload
+
+
 # UPGRADERS[v] turns a Project.v payload into a Project.(v+1) payload.
-UPGRADERS: dict[int, _persist.Upgrader] = {}
+UPGRADERS: dict[int, _persist.Upgrader] = {1: _add_tracks}
 SUFFIX = ".mwproj"
 
 _FRAME_FIELD = re.compile(r"%0?\d*d")
@@ -62,8 +73,9 @@ class ClipRef:
 
 class Project:
     """An editing session: ``clips`` (list of :class:`ClipRef`), ``edits`` (clip id -> list of
-    edits, applied in order), ``motions`` (name -> ``.motion`` file path) and the ``path`` of
-    the ``.mwproj`` file (None until saved).
+    edits, applied in order), ``motions`` (name -> ``.motion`` file path), ``tracks`` (clip id
+    -> the :class:`~motionwright.Trajectory` of points tracked through that clip) and the
+    ``path`` of the ``.mwproj`` file (None until saved).
 
     The attributes are plain lists and dicts; :meth:`validate` (run on construction and before
     saving) checks them. Paths are held absolute in memory.
@@ -71,7 +83,8 @@ class Project:
 
     def __init__(self, clips: Any = (), edits: dict[str, list[Edit]] | None = None,
                  motions: dict[str, str | os.PathLike] | None = None,
-                 path: str | os.PathLike | None = None) -> None:
+                 path: str | os.PathLike | None = None,
+                 tracks: dict[str, Trajectory] | None = None) -> None:
         self.clips: list[ClipRef] = []
         for clip in clips:
             if isinstance(clip, ClipRef):
@@ -82,6 +95,7 @@ class Project:
         self.motions: dict[str, str] = {}
         for name, motion_path in (motions or {}).items():
             self.add_motion(name, motion_path)
+        self.tracks: dict[str, Trajectory] = dict(tracks or {})
         self.path: Path | None = None if path is None else Path(path)
         self.validate()
 
@@ -130,6 +144,15 @@ class Project:
             raise InvalidInputError(f"motions[{name!r}]: expected a file path, got {path!r}")
         self.motions[name] = os.path.abspath(os.fspath(path))
 
+    def set_tracks(self, clip_id: str, tracks: Trajectory | None) -> None:
+        """Keep ``tracks`` as the points tracked through clip ``clip_id`` (None forgets them)."""
+        self.clip(clip_id)
+        if tracks is None:
+            self.tracks.pop(clip_id, None)
+            return
+        _check_tracks(tracks, f"tracks[{clip_id!r}]")
+        self.tracks[clip_id] = tracks
+
     def relink_clip(self, clip_id: str, path: str | os.PathLike) -> ClipRef:
         """Point clip ``clip_id`` at media that moved to ``path``; returns the new ClipRef."""
         old = self.clip(clip_id)
@@ -163,6 +186,13 @@ class Project:
         for name, motion_path in self.motions.items():
             if not isinstance(name, str) or not name or not isinstance(motion_path, str):
                 raise InvalidInputError(f"motions: expected name -> path, got {name!r}")
+        for clip_id, tracks in self.tracks.items():
+            if clip_id not in ids:
+                raise InvalidInputError(
+                    f"tracks: clip id {clip_id!r} is not one of the project's clips "
+                    f"({', '.join(ids) or 'none'}); add the clip first"
+                )
+            _check_tracks(tracks, f"tracks[{clip_id!r}]")
 
     # -- media ------------------------------------------------------------------------------
     def media(self) -> list[tuple[str, str]]:
@@ -196,7 +226,7 @@ class Project:
 
     # -- persistence ------------------------------------------------------------------------
     def to_dict(self, base_dir: str | os.PathLike | None = None) -> dict[str, Any]:
-        """A JSON-safe dict labelled ``"Project.1"``; paths relative to ``base_dir`` if given."""
+        """A JSON-safe dict labelled ``"Project.2"``; paths relative to ``base_dir`` if given."""
         self.validate()
         return {
             "schema": _persist.schema_label(SCHEMA, VERSION),
@@ -206,6 +236,7 @@ class Project:
             "edits": {clip_id: [e.to_dict(base_dir) for e in edits]
                       for clip_id, edits in self.edits.items()},
             "motions": {name: relative_path(p, base_dir) for name, p in self.motions.items()},
+            "tracks": {clip_id: t.to_dict() for clip_id, t in self.tracks.items()},
         }
 
     @classmethod
@@ -228,7 +259,9 @@ class Project:
                      for clip_id, items in _typed(d.get("edits", {}), dict, "edits").items()}
             motions = {name: absolute_path(p, base_dir)
                        for name, p in _typed(d.get("motions", {}), dict, "motions").items()}
-            return cls(clips, edits, motions)
+            tracks = {clip_id: Trajectory.from_dict(_typed(t, dict, f"tracks[{clip_id!r}]"))
+                      for clip_id, t in _typed(d.get("tracks", {}), dict, "tracks").items()}
+            return cls(clips, edits, motions, tracks=tracks)
 
     def save(self, path: str | os.PathLike | None = None) -> Path:
         """Write the project to ``path`` (default: where it was loaded or last saved),
@@ -260,6 +293,7 @@ class Project:
         if not isinstance(other, Project):
             return NotImplemented
         return (self.clips == other.clips and self.motions == other.motions
+                and self.tracks == other.tracks
                 and {k: v for k, v in self.edits.items() if v}
                 == {k: v for k, v in other.edits.items() if v})
 
@@ -278,6 +312,11 @@ def _check_edit(edit: Any, name: str) -> None:
             f"{name}: expected an edit ({', '.join(t.__name__ for t in EDIT_TYPES.values())}), "
             f"got {type(edit).__name__}"
         )
+
+
+def _check_tracks(tracks: Any, name: str) -> None:
+    if not isinstance(tracks, Trajectory):
+        raise InvalidInputError(f"{name}: expected a Trajectory, got {type(tracks).__name__}")
 
 
 def _typed(value: Any, kind: type, name: str) -> Any:

@@ -65,6 +65,28 @@ def render(clip, edits: Sequence | Any, *, backend: str = "preview", models: Any
     ``motionwright.models``) and is ignored by the preview backend. The preview backend returns a
     lazy clip whose frames are computed as they are read; save or iterate it to render.
     """
+    items, module = _checked(clip, edits, backend)
+    if backend == "preview":
+        return module.render(clip, items, progress=progress, cancel=cancel)
+    return module.render(clip, items, models=models, progress=progress, cancel=cancel)
+
+
+def check_render(clip, edits: Sequence | Any, *, backend: str = "preview",
+                 models: Any = None) -> None:
+    """Check, without rendering and without loading weights, that :func:`render` with the same
+    arguments can start: the edits fit the clip, the backend renders them and (diffusion) every
+    model family they need is configured with all its files on disk. Raises the error
+    :func:`render` would raise, e.g. :class:`~motionwright.models.ModelNotFoundError` naming the
+    family (``sd15`` for a DragEdit, ``svd`` for a MotionTransfer) and the command that adds it.
+    """
+    items, module = _checked(clip, edits, backend)
+    preflight = getattr(module, "preflight", None)
+    if preflight is not None:
+        preflight(items, models=models)
+
+
+def _checked(clip, edits: Any, backend: str) -> tuple[list, Any]:
+    """The edit list (checked against ``clip``) and the backend module."""
     from .clip import Clip
 
     if not isinstance(clip, Clip):
@@ -72,7 +94,4 @@ def render(clip, edits: Sequence | Any, *, backend: str = "preview", models: Any
     items = _as_edit_list(edits)
     for i, edit in enumerate(items):
         edit.check_against(len(clip), clip.size, name=f"edits[{i}]")
-    module = load_backend(backend)
-    if backend == "preview":
-        return module.render(clip, items, progress=progress, cancel=cancel)
-    return module.render(clip, items, models=models, progress=progress, cancel=cancel)
+    return items, load_backend(backend)

@@ -73,11 +73,13 @@ def model(clip_path, tmp_path):
 @pytest.fixture
 def window(qtbot, model):
     """The main window on :func:`model`, shown offscreen, with the first frame requested."""
+    from motionwright_gui.model.quitting import close_anyway
     from motionwright_gui.qt.bridge import UiDispatcher
     from motionwright_gui.qt.window import MainWindow
 
     model.dispatcher = model.jobs.dispatcher = UiDispatcher()
     win = MainWindow(model)
+    win.ask = close_anyway  # closing at teardown never waits on a dialog
     win.loader.dispatcher = model.dispatcher
     qtbot.addWidget(win)
     win.resize(900, 600)

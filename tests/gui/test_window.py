@@ -141,16 +141,13 @@ def test_track_action_shows_tracked_and_lost_points(qtbot, window, model):
     window.viewer.grab()
 
 
-def test_failed_diffusion_render_is_explained_not_crashing(qtbot, window, model, monkeypatch):
-    monkeypatch.setenv("MOTIONWRIGHT_MODELS", "")
+def test_diffusion_render_without_model_is_explained_at_once(qtbot, window, model):
     model.add_drag_pair((14, 24), (18, 24))
     window.actions_by_name["render_diffusion"].trigger()
-    qtbot.waitUntil(lambda: model.jobs.jobs and not model.jobs.active(), timeout=30000)
-    job = model.jobs.jobs[-1]
-    assert job.state == "failed" and job.error is not None
-    row = window.jobs_panel.rows[job.id]
-    assert row.state.text().startswith(job.error.title)
-    assert "Fix:" in window.statusBar().currentMessage() or job.error.command is None
+    assert model.jobs.jobs == []
+    text = window.statusBar().currentMessage()
+    assert "No sd15 model is configured" in text and "Fix: motionwright models add sd15" in text
+    assert "models add sd15" in window.messages.texts()[0]
 
 
 def test_preview_render_opens_ab_compare_from_the_saved_file(qtbot, window, model, tmp_path):

@@ -71,7 +71,11 @@ def render(model: EditorModel, backend: str) -> Job:
     """Render the current clip's edits with ``backend``, streamed into a file in
     :func:`render_folder`; the saved clip is appended to ``model.results`` and announced by
     ``result_ready``."""
+    from motionwright.rendering import check_render
+
     clip, edits = model.clip, list(model.edits)
+    # Fails here, before the job is queued, when a model is missing or incomplete.
+    check_render(clip, edits, backend=backend)
     name = Path(model.project.clip(model.clip_id).path).name.split(".")[0] or "clip"
     path, codec = render_target(render_folder(model), f"{name}-{backend}", clip.size)
     title = f"Render ({backend}) → {path.name}"
@@ -85,16 +89,28 @@ def render(model: EditorModel, backend: str) -> Job:
         model.results.append(result)
         model.result_ready.emit(result)
 
-    return model.jobs.submit(Job(title, "render", work, done))
+    return model.jobs.submit(Job(title, "render", work, done, family=_family(edits, backend)))
+
+
+def _family(edits: list, backend: str) -> str:
+    """The model family a render of ``edits`` with ``backend`` needs first (its failures are
+    explained against it); ``svd`` for the preview backend, which needs none."""
+    if backend != "diffusion":
+        return "svd"
+    from motionwright.methods.backend import required_families
+
+    return required_families(edits)[0]
 
 
 def learn_motion(model: EditorModel, folder: str | os.PathLike | None = None) -> Job:
     """Learn the motion of ``model``'s in/out range into a ``.motion`` file in ``folder``
     (default: the user library) and add it to the project."""
     from motionwright.learn import learn_motion as learn
+    from motionwright.models import resolve_model
 
     from .settings import user_motion_dir
 
+    resolve_model("svd").layout()  # a missing model fails here, not after the job started
     clip, a, b = model.clip, model.in_point, model.out_point + 1
     target = Path(folder) if folder is not None else user_motion_dir()
     name = f"{model.clip_id}_{a}-{b - 1}"

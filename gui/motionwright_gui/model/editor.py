@@ -24,6 +24,7 @@ from .document import Snapshot, restore, snapshot_of
 from .events import Signal
 from .frames import Dispatcher, call_now
 from .jobs import Job, JobQueue
+from .notices import NoticeLog
 from .recovery import Recovery
 from .render_out import RenderResult
 from .sam_tool import SamTool, sam_status
@@ -42,8 +43,9 @@ def sam_available() -> bool:
 
 class EditorModel:
     """Project, current clip, playhead, in/out (inclusive frames), selection (index into the
-    current clip's edits), active tool, drafts (mask, anchors, track points), tracks, undo stack
-    and background jobs. Views connect to the ``*_changed`` signals; nothing here knows Qt.
+    current clip's edits), active tool, drafts (mask, anchors, track points), tracks, undo stack,
+    background jobs and the message log (:attr:`notices`). Views connect to the ``*_changed``
+    signals; nothing here knows Qt.
 
     ``dispatcher(fn, *args)`` runs ``fn`` on the UI thread (the default calls it at once);
     jobs and the frame loader report through it.
@@ -94,13 +96,16 @@ class EditorModel:
         self.result_ready = Signal("result_ready")
         self.document_changed = Signal("document_changed")
         self.message = Signal("message")
+        self.notices = NoticeLog()
         self.undo.changed.connect(self._on_undo_changed)
         self.sam = SamTool(self)
 
     # -- opening and saving --------------------------------------------------------------------
     def open(self, path: str | os.PathLike) -> None:
-        """Open a ``.mwproj`` project or a clip (video, image folder, printf pattern)."""
-        files.open_path(self, path)
+        """Open a ``.mwproj`` project or a clip (video, image folder, printf pattern); warnings
+        (e.g. a truncated file) go to :attr:`notices`."""
+        with self.notices.catching_warnings():
+            files.open_path(self, path)
 
     def set_project(self, project: mw.Project, clip_id: str | None = None,
                     clip: Any = None) -> None:
@@ -117,7 +122,8 @@ class EditorModel:
 
     def recover(self) -> bool:
         """Open the recovery copy if there is one (it stays marked unsaved); True if done."""
-        return files.recover(self)
+        with self.notices.catching_warnings():
+            return files.recover(self)
 
     @property
     def dirty(self) -> bool:

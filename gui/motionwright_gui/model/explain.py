@@ -26,7 +26,8 @@ class Explanation:
 
 def explain(exc: BaseException, *, family: str = "svd") -> Explanation:
     """An :class:`Explanation` of ``exc``; ``family`` is the model family the failed action
-    needed (used in the suggested command)."""
+    needed (used in the suggested command) unless the error names the family itself."""
+    family = getattr(exc, "family", None) or family
     detail = str(exc) or type(exc).__name__
     name = type(exc).__name__
     if isinstance(exc, errors.Cancelled):

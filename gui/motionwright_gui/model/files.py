@@ -30,7 +30,7 @@ def open_path(model: EditorModel, path: str | os.PathLike) -> None:
 def show_project(model: EditorModel, project: mw.Project, clip_id: str | None = None,
                  clip: Any = None) -> None:
     """Show ``project`` in ``model`` (its clip ``clip_id``, default the first, with the
-    clip's stored in/out); drafts, selection and history are cleared."""
+    clip's stored in/out and tracks); drafts, selection and history are cleared."""
     if clip_id is None and project.clips:
         clip_id = project.clips[0].id
     if clip is None and clip_id is not None:
@@ -43,7 +43,8 @@ def show_project(model: EditorModel, project: mw.Project, clip_id: str | None = 
     model.out_point = max(model.in_point, min(out, n) - 1)
     model.playhead = model.in_point
     model.selection = model.selected_point = None
-    model.draft_mask, model.anchors, model.track_points, model.tracks = None, (), (), None
+    model.draft_mask, model.anchors, model.track_points = None, (), ()
+    model.tracks = project.tracks.get(clip_id) if clip_id is not None else None
     model.sam_clicks, model.sam_frame, model.sam_mask = (), 0, None
     model.sam.pending = ()
     model.preview_clip = None
@@ -60,6 +61,7 @@ def save(model: EditorModel, path: str | os.PathLike | None = None) -> Path:
     """Save ``model``'s project (to ``path``, or where it was last saved) and clear the
     recovery copy; returns the path written."""
     store_range(model)
+    store_tracks(model)
     written = model.project.save(path)
     model.undo.set_clean()
     if model.recovery is not None:
@@ -73,6 +75,7 @@ def autosave(model: EditorModel) -> Path | None:
     if model.recovery is None or model.undo.is_clean or not model.project.clips:
         return None
     store_range(model)
+    store_tracks(model)
     return model.recovery.save(model.project, model.clip_id)
 
 
@@ -97,6 +100,12 @@ def store_range(model: EditorModel) -> None:
         idx = model.project.clips.index(ref)
         model.project.clips[idx] = dataclasses.replace(ref, in_frame=model.in_point,
                                                        out_frame=out)
+
+
+def store_tracks(model: EditorModel) -> None:
+    """Keep ``model``'s tracked points in its project, under the current clip."""
+    if model.clip_id is not None:
+        model.project.set_tracks(model.clip_id, model.tracks)
 
 
 def title(model: EditorModel) -> str:

@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QMimeData, Qt, QUrl
+from PySide6.QtCore import QMimeData, Qt, QTimer, QUrl
 from PySide6.QtGui import QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -20,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -30,9 +32,10 @@ import motionwright as mw
 from ..model.edit_ops import TRAJECTORY_TIMINGS, detect_timing, edit_mask
 from ..model.editor import TIMINGS, EditorModel
 from ..model.jobs import Job
+from ..model.library import library_entries, library_fingerprint, library_folders
 from ..model.render_out import RenderResult
-from ..model.settings import user_motion_dir
 from .bridge import to_qimage
+from .field_keys import FieldKeys
 from .timeline import edit_label
 
 
@@ -46,6 +49,27 @@ def _spin(lo: float, hi: float, value: float, decimals: int = 1) -> QDoubleSpinB
     return box
 
 
+def in_scroll_area(widget: QWidget) -> QScrollArea:
+    """``widget`` inside a frameless scroll area that resizes it: however tall or wide its
+    contents grow, the area's minimum size stays small, so it never takes room from the
+    viewer."""
+    area = QScrollArea()
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(widget)
+    return area
+
+
+def scrolling_body(panel: QWidget) -> QWidget:
+    """Fill ``panel`` with a scroll area (:func:`in_scroll_area`) and return the widget
+    inside it, which holds the panel's contents."""
+    body = QWidget()
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(in_scroll_area(body))
+    return body
+
+
 class Inspector(QWidget):
     """Parameters of the selected edit, each change an undoable model command: a drag's frame
     and every pair's handle and target (frame pixels, limited to the frame), a trajectory's
@@ -55,8 +79,9 @@ class Inspector(QWidget):
     def __init__(self, model: EditorModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.form = QFormLayout(self)
+        self.form = QFormLayout(scrolling_body(self))
         self.fields: dict[str, QWidget] = {}
+        self.field_keys = FieldKeys(parent=self)
         for sig in (model.selection_changed, model.edits_changed, model.clip_changed,
                     model.draft_changed):
             sig.connect(self.rebuild)
@@ -74,8 +99,15 @@ class Inspector(QWidget):
         self.fields = {}
 
     def rebuild(self) -> None:
-        """Show the rows for the current selection."""
+        """Show the rows for the current selection; the field that had the keyboard keeps it."""
+        focused = next((key for key, w in self.fields.items() if w.hasFocus()), None)
         self._clear()
+        self._fill()
+        self.field_keys.install(self)
+        if focused in self.fields:
+            self.fields[focused].setFocus()
+
+    def _fill(self) -> None:
         m, edit = self.model, self.model.selected_edit
         if m.clip is None:
             self.form.addRow(QLabel("Open a clip or project to edit it."))
@@ -218,7 +250,7 @@ class Inspector(QWidget):
         try:
             fn(*args)
         except mw.errors.MotionwrightError as exc:
-            self.model.message.emit(str(exc))
+            self.model.notices.add("error", str(exc))
             self.rebuild()
 
     def _replace(self, edit: Any) -> None:
@@ -227,23 +259,6 @@ class Inspector(QWidget):
     def _set_pair(self, j: int, boxes: list[QDoubleSpinBox]) -> None:
         hx, hy, tx, ty = (b.value() for b in boxes)
         self._call(self.model.set_drag_pair, self.model.selection, j, (hx, hy), (tx, ty))
-
-
-def library_entries(model: EditorModel) -> list[dict[str, Any]]:
-    """The motion library: the project's motions and the ``.motion`` files of the user
-    library, each ``{"name", "path", "scope", "summary"}`` (summary None if unreadable)."""
-    out = [{"name": n, "path": p, "scope": "project"} for n, p in model.project.motions.items()]
-    folder = user_motion_dir()
-    known = {e["path"] for e in out}
-    if folder.is_dir():
-        out += [{"name": f.stem, "path": str(f), "scope": "user"}
-                for f in sorted(folder.glob("*.motion")) if str(f) not in known]
-    for e in out:
-        try:
-            e["summary"] = mw.MotionEmbedding.load(e["path"]).summary()
-        except (mw.errors.MotionwrightError, OSError, ValueError):
-            e["summary"] = None
-    return out
 
 
 class MotionList(QListWidget):
@@ -257,11 +272,16 @@ class MotionList(QListWidget):
 
 class LibraryPanel(QWidget):
     """Saved motions with their metadata; apply to the current shot (button or drag onto the
-    viewer) or learn a new one from the in/out range."""
+    viewer) or learn a new one from the in/out range. The library folders are checked every
+    ``poll_ms`` milliseconds, so files copied into them appear without a restart."""
 
-    def __init__(self, model: EditorModel, parent: QWidget | None = None) -> None:
+    POLL_MS = 2000
+
+    def __init__(self, model: EditorModel, parent: QWidget | None = None,
+                 poll_ms: int | None = None) -> None:
         super().__init__(parent)
         self.model = model
+        self._fingerprint: tuple | None = None
         self.list = MotionList()
         self.list.setDragEnabled(True)
         self.info = QLabel()
@@ -274,24 +294,40 @@ class LibraryPanel(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.apply_button)
         buttons.addWidget(self.learn_button)
-        layout = QVBoxLayout(self)
+        layout = QVBoxLayout(scrolling_body(self))
         layout.addWidget(self.list)
         layout.addWidget(self.info)
         layout.addLayout(buttons)
         model.library_changed.connect(self.refresh)
         self.refresh()
+        self.poll_timer = QTimer(self)
+        self.poll_timer.timeout.connect(self.poll)
+        self.poll_timer.start(self.POLL_MS if poll_ms is None else poll_ms)
+
+    def poll(self) -> bool:
+        """Re-read the library if its files changed on disk; returns whether it did."""
+        if library_fingerprint(self.model) == self._fingerprint:
+            return False
+        self.refresh()
+        return True
 
     def refresh(self) -> None:
-        """Re-read the library."""
+        """Re-read the library (the selected motion stays selected)."""
+        self._fingerprint = library_fingerprint(self.model)
+        current = self.list.currentItem()
+        selected = current.data(Qt.ItemDataRole.UserRole) if current is not None else None
         self.list.clear()
         for e in library_entries(self.model):
             item = QListWidgetItem(f"{e['name']}  [{e['scope']}]")
             item.setData(Qt.ItemDataRole.UserRole, e["path"])
             item.setData(Qt.ItemDataRole.UserRole + 1, e["summary"])
             self.list.addItem(item)
+            if e["path"] == selected:
+                self.list.setCurrentItem(item)
+        folders = " or ".join(str(f) for _, f in library_folders(self.model))
         self.info.setText("" if self.list.count() else
                           "No saved motions yet. Learn one from the in/out range, or put "
-                          f".motion files in {user_motion_dir()}.")
+                          f".motion files in {folders}.")
 
     def _show_info(self, item: Any) -> None:
         if item is None:
@@ -310,7 +346,7 @@ class LibraryPanel(QWidget):
         try:
             self.model.apply_motion(item.data(Qt.ItemDataRole.UserRole))
         except mw.errors.MotionwrightError as exc:
-            self.model.message.emit(str(exc))
+            self.model.notices.add("error", str(exc))
 
     def learn(self) -> None:
         """Start learning the in/out range's motion."""
@@ -319,7 +355,7 @@ class LibraryPanel(QWidget):
         try:
             self.model.learn_motion()
         except mw.errors.MotionwrightError as exc:
-            self.model.message.emit(str(exc))
+            self.model.notices.add("error", str(exc))
 
 
 class JobRow(QWidget):
@@ -387,7 +423,7 @@ class JobsPanel(QWidget):
         super().__init__(parent)
         self.model = model
         self.rows: dict[int, JobRow] = {}
-        self.layout_ = QVBoxLayout(self)
+        self.layout_ = QVBoxLayout(scrolling_body(self))
         self.layout_.addStretch(1)
         model.jobs.changed.connect(self.on_job)
 

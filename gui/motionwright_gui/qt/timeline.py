@@ -165,7 +165,7 @@ class Timeline(QWidget):
             try:
                 self.model.retime_edit(d["index"], *d["now"])
             except mw.errors.MotionwrightError as exc:
-                self.model.message.emit(str(exc))
+                self.model.notices.add("error", str(exc))
         self.update()
 
     # -- drawing -------------------------------------------------------------------------------

@@ -200,7 +200,7 @@ class Viewer(QWidget):
         except mw.errors.MotionwrightError as exc:
             self.tools.cancel()
             family = "sam" if self.model.tool == "sam" else "svd"
-            self.model.message.emit(explain(exc, family=family).text().replace("\n", " — "))
+            self.model.notices.add("error", explain(exc, family=family).text())
             return None
 
     def dragEnterEvent(self, event: Any) -> None:

@@ -23,14 +23,17 @@ from PySide6.QtWidgets import (
 
 import motionwright as mw
 
-from ..model import playback, settings
+from ..model import playback, quitting, settings
 from ..model.editor import EditorModel
 from ..model.explain import explain
 from ..model.frames import FrameLoader
 from ..model.jobs import FAILED, Job
+from ..model.notices import ERROR, INFO, WARNING, Notice
 from ..model.sam_tool import CLICK_KIND, sam_status
 from .compare import CompareView
-from .panels import Inspector, JobsPanel, LibraryPanel
+from .dialogs import ask
+from .messages import MessagesPanel
+from .panels import Inspector, JobsPanel, LibraryPanel, in_scroll_area
 from .timeline import Timeline
 from .viewer import Viewer
 
@@ -55,6 +58,8 @@ class MainWindow(QMainWindow):
         self.inspector = Inspector(model)
         self.library = LibraryPanel(model)
         self.jobs_panel = JobsPanel(model)
+        self.messages = MessagesPanel(model.notices)
+        self.inspector.field_keys.home = self.viewer  # Escape in a field: keys to the viewer
         self.speed = 0
         self._play_clock = QElapsedTimer()
         self._play_from = 0
@@ -64,12 +69,16 @@ class MainWindow(QMainWindow):
         self.autosave_timer.setSingleShot(True)
         self.autosave_timer.timeout.connect(self._autosave)
         self.actions_by_name: dict[str, QAction] = {}
+        # Answers the close questions; tests and screenshot scripts replace it.
+        self.ask: quitting.Ask = lambda question: ask(self, question)
         self._build_layout()
         self._build_actions()
         self._build_status()
         self.setAcceptDrops(True)
         model.document_changed.connect(self._on_document)
-        model.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        model.message.connect(lambda text: self.report(text, INFO))
+        model.notices.added.connect(self._on_notice)
+        model.notices.cleared.connect(self._sync_messages_tab)
         model.jobs.changed.connect(self._on_job)
         model.result_ready.connect(lambda *_: self.center_tabs.setCurrentWidget(self.compare))
         for sig in (model.playhead_changed, model.clip_changed, model.preview_changed):
@@ -85,7 +94,7 @@ class MainWindow(QMainWindow):
         self.center_tabs.addTab(self.compare, "A/B compare")
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.center_tabs)
-        split.addWidget(self.timeline)
+        split.addWidget(in_scroll_area(self.timeline))  # more edit rows scroll, not push
         split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 1)
         split.setSizes([800, 140])
@@ -94,6 +103,8 @@ class MainWindow(QMainWindow):
         side.addTab(self.inspector, "Inspector")
         side.addTab(self.library, "Motions")
         side.addTab(self.jobs_panel, "Render queue")
+        side.addTab(self.messages, "Messages")
+        side.currentChanged.connect(self._sync_messages_tab)
         self.side_tabs = side
         dock = QDockWidget("Panels", self)
         dock.setWidget(side)
@@ -125,7 +136,8 @@ class MainWindow(QMainWindow):
         self._action("save", "&Save", self.save, QKeySequence.StandardKey.Save, f)
         self._action("save_as", "Save &As…", self.save_as, "Ctrl+Shift+S", f)
         f.addSeparator()
-        self._action("quit", "&Quit", self.close, QKeySequence.StandardKey.Quit, f)
+        # StandardKey.Quit has no binding on Windows and some Linux desktops
+        self._action("quit", "&Quit", self.close, "Ctrl+Q", f)
         e = bar.addMenu("&Edit")
         self.undo_action = self._action("undo", "&Undo", m.undo.undo, "Ctrl+Z", e)
         self.redo_action = self._action("redo", "&Redo", m.undo.redo,
@@ -266,7 +278,7 @@ class MainWindow(QMainWindow):
 
     def _on_job(self, job: Job) -> None:
         if job.state == FAILED and job.error is not None:
-            self.statusBar().showMessage(job.error.text().replace("\n", " — "), 15000)
+            self.report(f"{job.title} failed: {job.error.text()}")
             if job.kind != CLICK_KIND:
                 self.side_tabs.setCurrentWidget(self.jobs_panel)
         elif job.kind in ("render", "learn", "segment") and job.active:
@@ -276,16 +288,32 @@ class MainWindow(QMainWindow):
         try:
             self.model.autosave()
         except (mw.errors.MotionwrightError, OSError) as exc:
-            self.statusBar().showMessage(f"Autosave failed: {exc}", 8000)
+            self.report(f"Autosave failed: {exc}")
 
     def _guard(self, fn: Any, *args: Any) -> Any:
         try:
             return fn(*args)
         except (mw.errors.MotionwrightError, OSError, ImportError) as exc:
             family = "sam" if getattr(fn, "__self__", None) is self.model.sam else "svd"
-            self.statusBar().showMessage(explain(exc, family=family).text().replace("\n", " — "),
-                                         15000)
+            self.report(explain(exc, family=family).text())
             return None
+
+    def report(self, text: str, level: str = ERROR) -> None:
+        """Log ``text`` in the Messages panel (where it stays) and show it in the status
+        bar."""
+        self.model.notices.add(level, text)
+
+    def _on_notice(self, notice: Notice) -> None:
+        self.statusBar().showMessage(notice.text.replace("\n", " — "),
+                                     8000 if notice.level == INFO else 15000)
+        if notice.level == WARNING:
+            self.side_tabs.setCurrentWidget(self.messages)
+        self._sync_messages_tab()
+
+    def _sync_messages_tab(self) -> None:
+        if self.side_tabs.currentWidget() is self.messages:
+            self.messages.mark_seen()
+        self.side_tabs.setTabText(self.side_tabs.indexOf(self.messages), self.messages.title())
 
     # -- playback ------------------------------------------------------------------------------
     def set_speed(self, speed: int) -> None:
@@ -333,7 +361,7 @@ class MainWindow(QMainWindow):
         try:
             self.model.open(path)
         except (mw.errors.MotionwrightError, OSError) as exc:
-            self.statusBar().showMessage(explain(exc).text().replace("\n", " — "), 15000)
+            self.report(explain(exc).text())
             return False
         settings.add_recent(path)
         return True
@@ -373,6 +401,10 @@ class MainWindow(QMainWindow):
             if self._guard(self.model.save, path) is not None:
                 settings.add_recent(path)
 
+    def _save_before_close(self) -> bool:
+        self.save()
+        return not self.model.dirty
+
     def dragEnterEvent(self, event: Any) -> None:
         if event.mimeData().hasUrls():
             event.acceptProposedAction()
@@ -401,6 +433,8 @@ class MainWindow(QMainWindow):
         rows.append(("Polygon: close", "Enter, double click or click the first vertex"))
         rows.append(("SAM: keep / exclude click", "Click / Alt+click or right-click"))
         rows.append(("SAM: apply mask / clear clicks", "Enter / Escape"))
+        rows.append(("Inspector number field: type, step", "Digits, Backspace / Up, Down"))
+        rows.append(("Inspector field: give the keys back to the viewer", "Escape"))
         return rows
 
     def show_help(self) -> QDialog:
@@ -417,6 +451,9 @@ class MainWindow(QMainWindow):
         return dialog
 
     def closeEvent(self, event: Any) -> None:
+        if not quitting.may_close(self.model, self.ask, self._save_before_close):
+            event.ignore()
+            return
         self.set_speed(0)
         for job in self.model.jobs.active():
             self.model.jobs.cancel(job)

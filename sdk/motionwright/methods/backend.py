@@ -37,12 +37,9 @@ def frames_for_shot(motion, shot_fps: Any) -> int:
     return max(2, round(motion.num_frames * ratio))
 
 
-def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None):
-    """Render ``edits`` on ``clip`` with diffusion models; returns a new in-memory Clip.
-
-    ``models`` is None (the configured models), a path, ``{family: path}`` or a
-    :class:`motionwright.models.Models` (reused across calls, so several shots share one load).
-    """
+def _plan(edits: list) -> tuple[str, list]:
+    """``("drag", drags)`` or ``("transfer", [transfer])``; raises for what this backend cannot
+    render (a mix of kinds, a method that arrives later, not exactly one transfer)."""
     from ..edits import DragEdit, MotionTransfer
 
     drags = [e for e in edits if isinstance(e, DragEdit)]
@@ -52,10 +49,7 @@ def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None)
                 "edits: the diffusion backend renders DragEdits and a MotionTransfer in "
                 "separate calls; render the drags first, then the transfer on the result"
             )
-        for drag in drags:
-            clip = render_drag(clip, drag, models=models, progress=progress, cancel=cancel)
-        return clip
-    transfers = [e for e in edits if isinstance(e, MotionTransfer)]
+        return "drag", drags
     for edit in edits:
         name = type(edit).__name__
         if name in _LATER:
@@ -63,12 +57,55 @@ def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None)
                 f"{name}: the diffusion method for it ({_LATER[name]}) arrives in a later "
                 f"release; render it with backend='preview' for now"
             )
+    transfers = [e for e in edits if isinstance(e, MotionTransfer)]
     if len(transfers) != 1:
         raise InvalidInputError(
             f"edits: the diffusion backend renders one MotionTransfer per call, got "
             f"{len(transfers)}"
         )
-    return render_motion_transfer(clip, transfers[0], models=models, progress=progress,
+    return "transfer", transfers
+
+
+def required_families(edits: list) -> list[str]:
+    """The model families rendering ``edits`` needs: ``sd15`` for DragEdits, the family a
+    MotionTransfer's motion was learned on (``svd``). SAM, which a drag uses only when it is
+    configured, is not listed. Raises like :func:`render` for edits this backend cannot
+    render."""
+    kind, items = _plan(edits)
+    if kind == "drag":
+        return ["sd15"]
+    return [items[0].motion.base_model["family"]]
+
+
+def preflight(edits: list, *, models: Any = None) -> None:
+    """Check, in milliseconds, that :func:`render` can start on ``edits``: this backend renders
+    them and every family they need has a model configured whose files are all on disk (no
+    weights are read, torch is not imported). Raises the error :func:`render` would raise
+    (:class:`~motionwright.models.ModelNotFoundError` naming the family and the command that
+    adds it, ModelMismatchError, BackendUnavailableError, InvalidInputError)."""
+    from ..models.loading import as_models
+    from ..models.store import resolve_model
+
+    holder = as_models(models)
+    for family in required_families(edits):
+        if family not in holder._loaded:
+            resolve_model(family, holder.path_for(family), store=holder.store).layout()
+
+
+def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None):
+    """Render ``edits`` on ``clip`` with diffusion models; returns a new in-memory Clip.
+
+    ``models`` is None (the configured models), a path, ``{family: path}`` or a
+    :class:`motionwright.models.Models` (reused across calls, so several shots share one load).
+    Missing or incomplete models are reported before any work starts (:func:`preflight`).
+    """
+    preflight(edits, models=models)
+    kind, items = _plan(edits)
+    if kind == "drag":
+        for drag in items:
+            clip = render_drag(clip, drag, models=models, progress=progress, cancel=cancel)
+        return clip
+    return render_motion_transfer(clip, items[0], models=models, progress=progress,
                                   cancel=cancel)
 
 

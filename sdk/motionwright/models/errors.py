@@ -9,11 +9,21 @@ from ..errors import BackendUnavailableError, CorruptFileError, MediaNotFoundErr
 
 
 class ModelNotFoundError(MediaNotFoundError):
-    """No model is configured for a family, or a configured model lacks a file it needs."""
+    """No model is configured for a family, or a configured model lacks a file it needs.
+
+    ``family`` names the family that was asked for (None when unknown).
+    """
+
+    family: str | None = None
 
 
 class ModelMismatchError(CorruptFileError):
-    """A path holds something that is not a model, or a model of another family."""
+    """A path holds something that is not a model, or a model of another family.
+
+    ``family`` names the family that was asked for (None when unknown).
+    """
+
+    family: str | None = None
 
 
 class OutOfMemoryError(BackendUnavailableError):

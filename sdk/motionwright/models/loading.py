@@ -287,11 +287,12 @@ def load_model(family: str | Family, model: Any = None, *, device: Any = "auto",
     The pipeline is returned on the CPU; :meth:`LoadedModel.place` moves it as a memory policy
     says. Raises ModelNotFoundError / ModelMismatchError with one-line messages.
     """
-    _import_runtime()
-    enforce_offline()
     fam = family if isinstance(family, Family) else get_family(family)
+    # Check the files before importing torch/diffusers, so a missing model fails at once.
     spec = resolve_model(fam, model, store=store)
     layout = spec.layout()
+    _import_runtime()
+    enforce_offline()
     dev = select_device(device)
     dt = select_dtype(dtype, dev)
     if fam.name == "sam":

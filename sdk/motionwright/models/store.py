@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import InvalidInputError
 from .config import config_path, read_config, write_config
-from .errors import ModelNotFoundError
+from .errors import ModelMismatchError, ModelNotFoundError
 from .families import FAMILIES, Family, get_family
 from .layout import ModelLayout, describe_path, inspect_layout
 
@@ -44,7 +44,11 @@ class ModelSpec:
                 config = resolve_model("sd15").path
             except ModelNotFoundError:
                 config = None
-        return inspect_layout(fam, self.path, config)
+        try:
+            return inspect_layout(fam, self.path, config)
+        except (ModelNotFoundError, ModelMismatchError) as exc:
+            exc.family = fam.name
+            raise
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe description (paths as strings)."""
@@ -157,11 +161,13 @@ def resolve_model(family: str | Family, explicit: Any = None, *,
     spec = (store or ModelStore()).spec(fam.name)
     if spec is not None:
         return spec
-    raise ModelNotFoundError(
+    missing = ModelNotFoundError(
         f"no {fam.name} model configured ({fam.title}, used by {fam.used_by}): add one with "
         f"`motionwright models add {fam.name} PATH` (e.g. {fam.example}), set "
         f"MOTIONWRIGHT_MODEL_{fam.name.upper()}, or pass --model PATH"
     )
+    missing.family = fam.name
+    raise missing
 
 
 def configured_models(store: ModelStore | None = None) -> dict[str, ModelSpec]:
