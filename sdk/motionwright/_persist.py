@@ -3,7 +3,8 @@
 Every saved object carries a label ``"<Type>.<version>"`` (for example ``"Trajectory.1"``).
 Loaders upgrade older versions step by step and refuse newer ones with
 :class:`~motionwright.errors.SchemaVersionError`. Writes go to a temporary file in the target
-folder and are renamed into place, so a crash or a cancel never leaves a half-written file.
+folder and are renamed into place, so a crash or a cancel never leaves a half-written file;
+folders (PNG sequences) are replaced whole by :func:`atomic_folder` (see :mod:`._atomic`).
 """
 
 from __future__ import annotations
@@ -11,43 +12,19 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from ._atomic import atomic_folder, atomic_path, recover_folder
 from .errors import CorruptFileError, MediaNotFoundError, SchemaVersionError
 
+__all__ = [
+    "atomic_folder", "atomic_open", "atomic_path", "existing_file", "read_json",
+    "recover_folder", "schema_label", "upgrade", "write_json",
+]
+
 Upgrader = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-# Temporary files are created private (0600); finished files get the usual permissions.
-_FILE_MODE = 0o666 & ~_current_umask()
-
-
-@contextlib.contextmanager
-def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part" + target.suffix,
-                               dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    try:
-        yield tmp_path
-        if tmp_path.is_file():
-            os.chmod(tmp_path, _FILE_MODE)
-        os.replace(tmp_path, target)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
 
 
 @contextlib.contextmanager
@@ -79,7 +56,7 @@ def read_json(path: str | os.PathLike, what: str) -> dict[str, Any]:
     try:
         with open(p, encoding="utf-8") as fh:
             payload = json.load(fh)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # also integers over Python's digit limit
         raise CorruptFileError(f"'{p}' is not a {what} (not valid JSON: {exc})") from exc
     if not isinstance(payload, dict):
         raise CorruptFileError(f"'{p}' is not a {what} (expected a JSON object at the top)")

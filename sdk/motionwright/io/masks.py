@@ -9,10 +9,10 @@ channel and RGBA files their alpha channel.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -20,6 +20,8 @@ from .. import _persist
 from ..errors import CorruptFileError, InvalidInputError, MediaNotFoundError
 
 DEFAULT_NAME = "mask.%04d.png"
+# File names with longer digit runs are not frames of a sequence (and would be slow to parse).
+MAX_FRAME_DIGITS = 12
 _PATTERN = re.compile(r"%(0?)(\d*)d")
 
 
@@ -50,12 +52,11 @@ def _sequence_target(path: Path) -> tuple[Path, str]:
 def save_png_sequence(data: np.ndarray, start_frame: int, path: str | os.PathLike) -> list[Path]:
     """Write ``(T, H, W)`` bool ``data`` as PNG frames; returns the files written.
 
-    ``path`` is a printf pattern, a folder, or (for ``T == 1``) a single ``.png`` file. Each
-    file is written atomically; frames of the same pattern left over from an earlier, longer
-    save are removed so the folder holds exactly this mask.
+    ``path`` is a printf pattern, a folder, or (for ``T == 1``) a single ``.png`` file. The
+    save is atomic as a whole: the folder is staged beside and swapped in, so it holds exactly
+    this mask's frames (frames of an earlier, longer save of the same pattern are gone) or,
+    if the process dies, exactly the previous ones. Other files in the folder are kept.
     """
-    import cv2
-
     p = Path(path)
     if not is_pattern(p) and p.suffix.lower() == ".png":
         if len(data) != 1:
@@ -63,28 +64,26 @@ def save_png_sequence(data: np.ndarray, start_frame: int, path: str | os.PathLik
                 f"path: a single PNG holds one frame but this mask has {len(data)}; use a "
                 "pattern like 'mask.%04d.png' or a folder"
             )
-        _write_png(cv2, p, data[0])
+        with _persist.atomic_open(p, "wb") as fh:
+            fh.write(_encode_png(data[0], p))
         return [p]
     folder, name = _sequence_target(p)
     regex = _pattern_regex(name)
-    written = []
-    for i, frame in enumerate(data):
-        target = folder / _frame_name(name, start_frame + i)
-        _write_png(cv2, target, frame)
-        written.append(target)
-    keep = {w.name for w in written}
-    for stale in folder.iterdir():
-        if stale.name not in keep and regex.match(stale.name) and stale.is_file():
-            stale.unlink()
-    return written
+    names = [_frame_name(name, start_frame + i) for i in range(len(data))]
+    with _persist.atomic_folder(folder, replaced=lambda entry: regex.match(entry) is not None) \
+            as stage:
+        for frame_name, frame in zip(names, data, strict=True):
+            (stage / frame_name).write_bytes(_encode_png(frame, folder / frame_name))
+    return [folder / n for n in names]
 
 
-def _write_png(cv2: Any, target: Path, frame: np.ndarray) -> None:
+def _encode_png(frame: np.ndarray, target: Path) -> bytes:
+    import cv2
+
     ok, buf = cv2.imencode(".png", frame.astype(np.uint8) * 255)
     if not ok:
         raise CorruptFileError(f"could not encode mask frame for '{target}' as PNG")
-    with _persist.atomic_open(target, "wb") as fh:
-        fh.write(buf.tobytes())
+    return buf.tobytes()
 
 
 def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.ndarray, int]:
@@ -100,13 +99,14 @@ def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.n
         folder, regex = p.parent, _pattern_regex(p.name)
     else:
         folder, regex = p, re.compile(r"(.*?)(\d+)\.png\Z", re.IGNORECASE)
+    _persist.recover_folder(folder)
     if not folder.is_dir():
         raise MediaNotFoundError(f"mask sequence not found: folder '{folder}' does not exist")
     frames: dict[int, Path] = {}
     prefixes = set()
     for f in folder.iterdir():
         m = regex.match(f.name)
-        if m and f.is_file():
+        if m and len(m.group(m.lastindex)) <= MAX_FRAME_DIGITS and f.is_file():
             frames[int(m.group(m.lastindex))] = f
             prefixes.add(m.group(1) if m.lastindex == 2 else "")
     if not frames:
@@ -117,10 +117,10 @@ def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.n
             "name one with a pattern like 'mask.%04d.png'"
         )
     numbers = sorted(frames)
-    missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
-    if missing:
+    if numbers[-1] - numbers[0] + 1 != len(numbers):
+        missing = next(a + 1 for a, b in itertools.pairwise(numbers) if b != a + 1)
         raise CorruptFileError(
-            f"mask sequence '{p}' has a gap: frame {missing[0]} is missing between "
+            f"mask sequence '{p}' has a gap: frame {missing} is missing between "
             f"{numbers[0]} and {numbers[-1]}"
         )
     stack = [_read_png(frames[n], threshold) for n in numbers]
