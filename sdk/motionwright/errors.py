@@ -65,6 +65,11 @@ class Cancelled(MotionwrightError, RuntimeError):
     """A long operation was cancelled by its caller; nothing partial was left on disk."""
 
 
+class UnsafePathError(InvalidInputError):
+    """A path or name taken from a file or an id would lead outside the folder it must stay
+    in (``../``, an absolute path, a NUL byte, a symlink pointing out)."""
+
+
 class TruncatedMediaWarning(UserWarning):
     """A media file ends early; only its decodable frames are used."""
 

@@ -133,10 +133,9 @@ def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.n
 
 
 def _read_png(path: Path, threshold: int) -> np.ndarray:
-    import cv2
+    from .image_decode import decode_image
 
-    raw = np.fromfile(path, np.uint8)
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    image = decode_image(np.fromfile(path, np.uint8), f"mask frame '{path}'")
     if image is None:
         raise CorruptFileError(f"'{path}' is not a readable image")
     if image.ndim == 3:
