@@ -45,12 +45,12 @@ def _frame_range(ref, length: int, requested) -> tuple[int, int]:
     return start, stop
 
 
-def _output_path(out: Path, name: str | None, codec: str) -> Path:
-    """Where a clip's render goes: ``out`` itself for one clip (``name`` None), else the file
-    or folder ``name`` (a safe file name made from the clip id) inside the folder ``out``."""
+def _output_path(out: Path, name: str, codec: str, several: bool) -> Path:
+    """``out`` itself for one clip; with several, the file or folder ``name`` (a safe file
+    name made from the clip id) checked to lie inside the folder ``out``."""
     from ..file_names import path_inside
 
-    if name is None:
+    if not several:
         if codec == "png" and "%" not in out.name and not out.suffix:
             return out / "frame.%04d.png"
         return out
@@ -78,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
             f"project '{args.project}' has no edits to render; add edits in the editor or SDK"
         )
     out = Path(args.output)
-    names = safe_file_names(ref.id for ref in refs) if len(refs) > 1 else {}
-    targets = {ref.id: _output_path(out, names.get(ref.id), args.codec) for ref in refs}
+    several = len(refs) > 1
+    names = safe_file_names(ref.id for ref in refs)
+    targets = {ref.id: _output_path(out, names[ref.id], args.codec, several) for ref in refs}
     bar = progress_bar()
     for ref in refs:
         clip = Clip.open(ref.path)
