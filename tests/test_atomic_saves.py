@@ -11,6 +11,7 @@ import time
 import numpy as np
 import pytest
 
+import motionwright as mw
 from motionwright import Mask
 from motionwright._atomic import _tag, clean_stale, recover_folder
 from motionwright._persist import atomic_folder, read_json, write_json
@@ -175,3 +176,12 @@ def test_folder_save_through_a_symlink_replaces_the_real_folder(tmp_path):
         (stage / "a.txt").write_text("new")
     assert (tmp_path / "link").is_symlink()
     assert (real / "a.txt").read_text() == "new"
+
+
+def test_clip_open_recovers_an_interrupted_swap_of_a_sequence(tmp_path):
+    frames = np.zeros((2, 6, 8, 3), np.uint8)
+    mw.Clip.from_frames(frames, fps=25).save(tmp_path / "seq", codec="png")
+    pid = _dead_pid()
+    (tmp_path / "seq").rename(tmp_path / f".mw-{pid}-{_tag('seq')}-k1.old")
+    clip = mw.Clip.open(tmp_path / "seq")
+    assert len(clip) == 2 and clip.fps == 25

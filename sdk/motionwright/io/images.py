@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 
 from .. import limits
-from .._persist import read_json, schema_label, upgrade
+from .._persist import read_json, recover_folder, schema_label, upgrade
 from ..errors import (
     CorruptFileError,
     InvalidInputError,
@@ -131,8 +131,9 @@ class SequencePattern:
 
 
 def is_sequence_path(path: Path) -> bool:
-    """Whether ``path`` names an image sequence: a folder, a pattern or one image file."""
-    if path.is_dir():
+    """Whether ``path`` names an image sequence: a folder (also one a killed save left
+    swapped aside, which is put back), a pattern or one image file."""
+    if path.is_dir() or (not path.suffix and recover_folder(path)):
         return True
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
@@ -258,6 +259,7 @@ def open_image_source(path: Path, *, fps: Any = None, start_timecode: Any = None
     """An :class:`ImageSequenceSource` for a folder, a pattern or a single image file."""
     meta: dict[str, Any] | None = None
     pattern = SequencePattern.parse(path)
+    recover_folder(path if pattern is None else pattern.folder)  # a save killed mid-swap
     if path.is_dir():
         files, meta, display = _images_in_folder(path)
     elif pattern is not None and not path.is_file():
