@@ -13,8 +13,8 @@ import pytest
 
 import motionwright as mw
 from motionwright import Mask
-from motionwright._atomic import _tag, clean_stale, recover_folder
-from motionwright._persist import atomic_folder, read_json, write_json
+from motionwright._atomic_folder import atomic_folder, recover_folder
+from motionwright._persist import clean_stale, name_tag, read_json, write_json
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
@@ -100,7 +100,7 @@ def _half_swapped(tmp_path, with_new):
     old, new = _masks()
     folder = tmp_path / "matte"
     old.save(folder)
-    pid, tag = _dead_pid(), _tag("matte")
+    pid, tag = _dead_pid(), name_tag("matte")
     folder.rename(tmp_path / f".mw-{pid}-{tag}-k1.old")
     if with_new:
         new.save(tmp_path / "staged")
@@ -182,6 +182,6 @@ def test_clip_open_recovers_an_interrupted_swap_of_a_sequence(tmp_path):
     frames = np.zeros((2, 6, 8, 3), np.uint8)
     mw.Clip.from_frames(frames, fps=25).save(tmp_path / "seq", codec="png")
     pid = _dead_pid()
-    (tmp_path / "seq").rename(tmp_path / f".mw-{pid}-{_tag('seq')}-k1.old")
+    (tmp_path / "seq").rename(tmp_path / f".mw-{pid}-{name_tag('seq')}-k1.old")
     clip = mw.Clip.open(tmp_path / "seq")
     assert len(clip) == 2 and clip.fps == 25

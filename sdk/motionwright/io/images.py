@@ -35,7 +35,8 @@ from typing import Any
 import numpy as np
 
 from .. import limits
-from .._persist import read_json, recover_folder, schema_label, upgrade
+from .._atomic_folder import recover_folder
+from .._persist import read_json, schema_label, upgrade
 from ..errors import (
     CorruptFileError,
     InvalidInputError,

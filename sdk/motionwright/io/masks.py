@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import _persist
+from .. import _atomic_folder, _persist
 from ..errors import CorruptFileError, InvalidInputError, MediaNotFoundError
 
 DEFAULT_NAME = "mask.%04d.png"
@@ -70,8 +70,11 @@ def save_png_sequence(data: np.ndarray, start_frame: int, path: str | os.PathLik
     folder, name = _sequence_target(p)
     regex = _pattern_regex(name)
     names = [_frame_name(name, start_frame + i) for i in range(len(data))]
-    with _persist.atomic_folder(folder, replaced=lambda entry: regex.match(entry) is not None) \
-            as stage:
+
+    def ours(entry: str) -> bool:
+        return regex.match(entry) is not None
+
+    with _atomic_folder.atomic_folder(folder, replaced=ours) as stage:
         for frame_name, frame in zip(names, data, strict=True):
             (stage / frame_name).write_bytes(_encode_png(frame, folder / frame_name))
     return [folder / n for n in names]
@@ -99,7 +102,7 @@ def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.n
         folder, regex = p.parent, _pattern_regex(p.name)
     else:
         folder, regex = p, re.compile(r"(.*?)(\d+)\.png\Z", re.IGNORECASE)
-    _persist.recover_folder(folder)
+    _atomic_folder.recover_folder(folder)
     if not folder.is_dir():
         raise MediaNotFoundError(f"mask sequence not found: folder '{folder}' does not exist")
     frames: dict[int, Path] = {}
