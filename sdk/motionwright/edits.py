@@ -379,10 +379,10 @@ def _png_b64(image: np.ndarray) -> dict[str, Any]:
 
 
 def _png_from_b64(d: dict[str, Any]) -> np.ndarray:
-    from .io.image_decode import decode_image
+    import cv2
 
     raw = np.frombuffer(base64.b64decode(d["png"], validate=True), np.uint8)
-    image = decode_image(raw, "first_frame: the stored PNG")
+    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
     if image is None or image.ndim != 3 or image.shape[2] != 3:
         raise InvalidInputError("first_frame: the stored PNG is not an RGB image")
     if str(image.dtype) != d.get("dtype", str(image.dtype)):

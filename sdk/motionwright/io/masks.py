@@ -9,19 +9,16 @@ channel and RGBA files their alpha channel.
 
 from __future__ import annotations
 
-import itertools
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 
-from .. import _atomic_folder, _persist
+from .. import _persist
 from ..errors import CorruptFileError, InvalidInputError, MediaNotFoundError
 
 DEFAULT_NAME = "mask.%04d.png"
-# File names with longer digit runs are not frames of a sequence (and would be slow to parse).
-MAX_FRAME_DIGITS = 12
 _PATTERN = re.compile(r"%(0?)(\d*)d")
 
 
@@ -57,6 +54,8 @@ def save_png_sequence(data: np.ndarray, start_frame: int, path: str | os.PathLik
     this mask's frames (frames of an earlier, longer save of the same pattern are gone) or,
     if the process dies, exactly the previous ones. Other files in the folder are kept.
     """
+    from .._atomic_folder import atomic_folder
+
     p = Path(path)
     if not is_pattern(p) and p.suffix.lower() == ".png":
         if len(data) != 1:
@@ -74,7 +73,7 @@ def save_png_sequence(data: np.ndarray, start_frame: int, path: str | os.PathLik
     def ours(entry: str) -> bool:
         return regex.match(entry) is not None
 
-    with _atomic_folder.atomic_folder(folder, replaced=ours) as stage:
+    with atomic_folder(folder, replaced=ours) as stage:
         for frame_name, frame in zip(names, data, strict=True):
             (stage / frame_name).write_bytes(_encode_png(frame, folder / frame_name))
     return [folder / n for n in names]
@@ -102,14 +101,16 @@ def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.n
         folder, regex = p.parent, _pattern_regex(p.name)
     else:
         folder, regex = p, re.compile(r"(.*?)(\d+)\.png\Z", re.IGNORECASE)
-    _atomic_folder.recover_folder(folder)
+    from .._atomic_folder import recover_folder
+
+    recover_folder(folder)  # a save killed between its two renames
     if not folder.is_dir():
         raise MediaNotFoundError(f"mask sequence not found: folder '{folder}' does not exist")
     frames: dict[int, Path] = {}
     prefixes = set()
     for f in folder.iterdir():
         m = regex.match(f.name)
-        if m and len(m.group(m.lastindex)) <= MAX_FRAME_DIGITS and f.is_file():
+        if m and f.is_file():
             frames[int(m.group(m.lastindex))] = f
             prefixes.add(m.group(1) if m.lastindex == 2 else "")
     if not frames:
@@ -120,10 +121,10 @@ def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.n
             "name one with a pattern like 'mask.%04d.png'"
         )
     numbers = sorted(frames)
-    if numbers[-1] - numbers[0] + 1 != len(numbers):
-        missing = next(a + 1 for a, b in itertools.pairwise(numbers) if b != a + 1)
+    missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+    if missing:
         raise CorruptFileError(
-            f"mask sequence '{p}' has a gap: frame {missing} is missing between "
+            f"mask sequence '{p}' has a gap: frame {missing[0]} is missing between "
             f"{numbers[0]} and {numbers[-1]}"
         )
     stack = [_read_png(frames[n], threshold) for n in numbers]
@@ -136,9 +137,10 @@ def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.n
 
 
 def _read_png(path: Path, threshold: int) -> np.ndarray:
-    from .image_decode import decode_image
+    import cv2
 
-    image = decode_image(np.fromfile(path, np.uint8), f"mask frame '{path}'")
+    raw = np.fromfile(path, np.uint8)
+    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
     if image is None:
         raise CorruptFileError(f"'{path}' is not a readable image")
     if image.ndim == 3:
