@@ -19,7 +19,6 @@ from . import _persist
 from ._validate import require_int
 from .edits import EDIT_TYPES, Edit, GuidedGeneration, absolute_path, edit_from_dict, relative_path
 from .errors import InvalidInputError, MediaNotFoundError
-from .file_names import check_id
 from .types._common import reading
 
 SCHEMA = "Project"
@@ -48,6 +47,8 @@ class ClipRef:
     name: str | None = None
 
     def __post_init__(self) -> None:
+        from .file_names import check_id
+
         if not isinstance(self.path, str | os.PathLike) or not os.fspath(self.path):
             raise InvalidInputError(f"path: expected the path of a clip, got {self.path!r}")
         object.__setattr__(self, "path", os.path.abspath(os.fspath(self.path)))
