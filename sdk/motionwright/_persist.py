@@ -92,7 +92,7 @@ def clean_stale(folder: str | os.PathLike) -> list[Path]:
     except OSError:
         return []
     names = {e.name for e in entries}
-    present_tags: set[str] = set()
+    present_tags: set[str] | None = None  # tags of the targets that exist, when needed
     removed = []
     for entry in entries:
         m = TEMP_NAME.match(entry.name)
@@ -100,7 +100,7 @@ def clean_stale(folder: str | os.PathLike) -> list[Path]:
             continue
         pid, tag, token, kind = m.groups()
         if kind != "part":
-            if not present_tags:
+            if present_tags is None:
                 present_tags = {name_tag(n) for n in names if not TEMP_NAME.match(n)}
             if tag not in present_tags and (kind == "old"
                                             or f".mw-{pid}-{tag}-{token}.old" in names):

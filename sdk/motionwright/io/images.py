@@ -81,7 +81,7 @@ class SequencePattern:
             return None
         m = matches[0]
         if m.group(0).startswith("%"):
-            width = int(m.group(2)[:4] or 1) if m.group(1) else 1
+            width = int(m.group(2) or 1) if m.group(1) else 1
         else:
             width = len(m.group(0))
         if width > MAX_FRAME_DIGITS:
