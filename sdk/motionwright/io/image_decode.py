@@ -147,7 +147,7 @@ def check_image_size(data: bytes | np.ndarray, source: str) -> None:
                                f"{source} claims {width}x{height} pixels")
 
 
-def decode_image(data: np.ndarray, source: str, flags: int | None = None) -> np.ndarray | None:
+def decode_image(data: np.ndarray, source: str) -> np.ndarray | None:
     """OpenCV's decoding of the encoded image ``data`` (uint8 bytes), after the size check.
 
     Returns None where OpenCV does not read the format (the caller may try another decoder);
@@ -159,6 +159,6 @@ def decode_image(data: np.ndarray, source: str, flags: int | None = None) -> np.
         return None
     check_image_size(data, source)
     try:
-        return cv2.imdecode(data, cv2.IMREAD_UNCHANGED if flags is None else flags)
+        return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as exc:
         raise CorruptFileError(f"{source} cannot be decoded as an image ({exc})") from exc
