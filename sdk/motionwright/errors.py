@@ -33,6 +33,14 @@ class CorruptFileError(MotionwrightError, ValueError):
     """A file exists but is not what it claims to be, or cannot be decoded."""
 
 
+class LimitExceededError(CorruptFileError):
+    """A file claims more than a loader limit allows (frames, pixels, bytes, JSON nesting).
+
+    The message names the limit, the value found and how to raise the limit for a trusted file
+    (see :mod:`motionwright.limits`).
+    """
+
+
 class UnsupportedFormatError(MotionwrightError, ValueError):
     """A container, codec, pixel format or file extension Motionwright does not handle."""
 
@@ -55,6 +63,11 @@ class BackendUnavailableError(MotionwrightError, RuntimeError):
 
 class Cancelled(MotionwrightError, RuntimeError):
     """A long operation was cancelled by its caller; nothing partial was left on disk."""
+
+
+class UnsafePathError(InvalidInputError):
+    """A path or name taken from a file or an id would lead outside the folder it must stay
+    in (``../``, an absolute path, a NUL byte, a symlink pointing out)."""
 
 
 class TruncatedMediaWarning(UserWarning):

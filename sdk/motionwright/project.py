@@ -45,7 +45,11 @@ _FRAME_FIELD = re.compile(r"%0?\d*d")
 class ClipRef:
     """A clip in a project: the media ``path`` (a video file, an image-sequence folder or a
     printf pattern; made absolute), a unique ``id``, the frames used ``[in_frame, out_frame)``
-    (``out_frame`` None = to the end) and an optional display ``name``."""
+    (``out_frame`` None = to the end) and an optional display ``name``.
+
+    The id is a name, not a path: one with ``/``, ``\\``, NUL or control characters, ``.``
+    or ``..``, or over 200 characters, is refused (UnsafePathError / InvalidInputError), also
+    when a project file is loaded."""
 
     path: str
     id: str
@@ -54,11 +58,12 @@ class ClipRef:
     name: str | None = None
 
     def __post_init__(self) -> None:
+        from .file_names import check_id
+
         if not isinstance(self.path, str | os.PathLike) or not os.fspath(self.path):
             raise InvalidInputError(f"path: expected the path of a clip, got {self.path!r}")
         object.__setattr__(self, "path", os.path.abspath(os.fspath(self.path)))
-        if not isinstance(self.id, str) or not self.id:
-            raise InvalidInputError(f"id: expected a non-empty string, got {self.id!r}")
+        check_id(self.id, "id")
         object.__setattr__(self, "in_frame", require_int(self.in_frame, "in_frame", 0))
         if self.out_frame is not None:
             out = require_int(self.out_frame, "out_frame")

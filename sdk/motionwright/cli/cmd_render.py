@@ -15,7 +15,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "render", help="render a project's edits",
         description="Render the edits of a .mwproj project. Frame numbers (edits, --range, a "
         "clip's in/out points) count frames of the clip's media from 0. With one clip to render, "
-        "OUT is the output file; with several, OUT is a folder that gets one file per clip id.")
+        "OUT is the output file; with several, OUT is a folder that gets one file per clip, "
+        "named after the clip id made safe as a file name (other characters become '_' and a "
+        "short hash is added), always inside OUT.")
     parser.add_argument("project", help="the .mwproj project file")
     parser.add_argument("-o", "--output", required=True, help="output file (or folder)")
     parser.add_argument("--backend", choices=("preview", "diffusion"), default="preview",
@@ -43,19 +45,24 @@ def _frame_range(ref, length: int, requested) -> tuple[int, int]:
     return start, stop
 
 
-def _output_path(out: Path, clip_id: str, codec: str, several: bool) -> Path:
+def _output_path(out: Path, name: str, codec: str, several: bool) -> Path:
+    """``out`` itself for one clip; with several, the file or folder ``name`` (a safe file
+    name made from the clip id) checked to lie inside the folder ``out``."""
+    from ..file_names import path_inside
+
     if not several:
         if codec == "png" and "%" not in out.name and not out.suffix:
             return out / "frame.%04d.png"
         return out
     if codec == "png":
-        return out / clip_id / "frame.%04d.png"
-    return out / f"{clip_id}{_SUFFIX[codec]}"
+        return path_inside(out, name, "frame.%04d.png")
+    return path_inside(out, f"{name}{_SUFFIX[codec]}")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..clip import Clip
     from ..errors import InvalidInputError
+    from ..file_names import safe_file_names
     from ..project import Project
     from ..rendering import render
 
@@ -72,12 +79,14 @@ def run(args: argparse.Namespace) -> int:
         )
     out = Path(args.output)
     several = len(refs) > 1
+    names = safe_file_names(ref.id for ref in refs)
+    targets = {ref.id: _output_path(out, names[ref.id], args.codec, several) for ref in refs}
     bar = progress_bar()
     for ref in refs:
         clip = Clip.open(ref.path)
         start, stop = _frame_range(ref, len(clip), args.range)
         result = render(clip, project.edits[ref.id], backend=args.backend, progress=bar)
-        target = _output_path(out, ref.id, args.codec, several)
+        target = targets[ref.id]
         result[start:stop].save(target, codec=args.codec, progress=bar)
         print(f"{ref.id}: frames {start}:{stop} -> {target}")
     return 0

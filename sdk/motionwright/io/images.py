@@ -9,11 +9,22 @@ repeated into RGB. All frames must have the size of the first; a frame of anothe
 
 A sequence's rate and start timecode live in a small sidecar file ``<name>.mwseq.json`` next to
 the images (written by ``Clip.save(..., codec="png")``); without one the rate is 24 fps and the
-timecode 00:00:00:00.
+timecode 00:00:00:00. A sidecar is checked before it is trusted: its fps must be a plain rate
+between 1/1000 and 1000 (numerator and denominator up to 10⁶), and its pattern must name files
+in the sidecar's own folder — one that points elsewhere (``../other/shot.%04d.png``) is refused
+with :class:`~motionwright.errors.UnsafePathError`; to use such frames, open them by their own
+path.
+
+Numbered frames must be consecutive: a gap in the numbers (of a pattern, or of a folder with a
+sidecar) raises MediaNotFoundError naming the first missing file, whatever the size of the gap.
+A folder without a sidecar is taken as its images in natural order. Frame numbers have at most
+12 digits (longer digit runs are not frames), and a sequence at most ``max_frames`` files (see
+:mod:`motionwright.limits`).
 """
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from collections.abc import Iterator
@@ -23,21 +34,28 @@ from typing import Any
 
 import numpy as np
 
+from .. import limits
+from .._atomic_folder import recover_folder
 from .._persist import read_json, schema_label, upgrade
 from ..errors import (
     CorruptFileError,
     InvalidInputError,
     MediaNotFoundError,
+    UnsafePathError,
     UnsupportedFormatError,
 )
 from ..timecode import Timecode, as_rate
 from ._opencv import cv2
+from .image_decode import decode_image
 from .source import check_index
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".exr", ".bmp", ".webp")
 SIDECAR_SUFFIX = ".mwseq.json"
 SIDECAR_TYPE = "ImageSequence"
 SIDECAR_VERSION = 1
+MAX_FRAME_DIGITS = 12
+MIN_FPS, MAX_FPS = Fraction(1, 1000), Fraction(1000)
+_MAX_RATE_TERM = 10**6
 
 _PRINTF = re.compile(r"%(0?)(\d*)d")
 _HASHES = re.compile(r"#+")
@@ -51,7 +69,7 @@ class SequencePattern:
         self.prefix = prefix
         self.width = width
         self.suffix = suffix
-        digits = rf"\d{{{width},}}" if width > 1 else r"\d+"
+        digits = rf"\d{{{width},{MAX_FRAME_DIGITS}}}"
         self._regex = re.compile(re.escape(prefix) + f"({digits})" + re.escape(suffix) + "$")
 
     @classmethod
@@ -66,6 +84,11 @@ class SequencePattern:
             width = int(m.group(2) or 1) if m.group(1) else 1
         else:
             width = len(m.group(0))
+        if width > MAX_FRAME_DIGITS:
+            raise InvalidInputError(
+                f"path: '{name}' pads frame numbers to {width} digits; at most "
+                f"{MAX_FRAME_DIGITS} are supported"
+            )
         return cls(path.parent, name[: m.start()], width, name[m.end():])
 
     @property
@@ -109,8 +132,9 @@ class SequencePattern:
 
 
 def is_sequence_path(path: Path) -> bool:
-    """Whether ``path`` names an image sequence: a folder, a pattern or one image file."""
-    if path.is_dir():
+    """Whether ``path`` names an image sequence: a folder (also one a killed save left
+    swapped aside, which is put back), a pattern or one image file."""
+    if path.is_dir() or (not path.suffix and recover_folder(path)):
         return True
     return path.suffix.lower() in IMAGE_EXTENSIONS
 
@@ -122,14 +146,45 @@ def _natural_key(path: Path) -> list[Any]:
 
 def read_sidecar(path: Path) -> dict[str, Any]:
     """Read and check a ``.mwseq.json`` sidecar; returns its fields upgraded to the current
-    version."""
+    version, with ``fps`` as a Fraction and ``pattern`` checked to stay in the sidecar's
+    folder."""
     payload = upgrade(read_json(path, "image-sequence sidecar"), SIDECAR_TYPE, SIDECAR_VERSION,
                       source=str(path))
-    try:
-        payload["fps"] = as_rate(payload["fps"], "fps")
-    except (KeyError, InvalidInputError) as exc:
-        raise CorruptFileError(f"'{path}': the sidecar's fps is missing or invalid") from exc
+    payload["fps"] = _sidecar_rate(payload.get("fps"), path)
+    pattern = payload.get("pattern", "")
+    if not isinstance(pattern, str) or len(pattern) > 255:
+        raise CorruptFileError(f"'{path}': the sidecar's pattern {pattern!r:.80} is not a file "
+                               "name")
+    if pattern in (".", "..") or any(c in pattern for c in "/\\\0") or Path(pattern).anchor:
+        raise UnsafePathError(
+            f"'{path}': the sidecar points its frames at '{path.parent / pattern}', outside "
+            f"its folder '{path.parent}'; if you trust those frames, open them by their own "
+            "path instead"
+        )
+    frames = payload.get("frames")
+    if frames is not None:
+        if isinstance(frames, bool) or not isinstance(frames, int) or frames < 0:
+            raise CorruptFileError(f"'{path}': the sidecar's frames {frames!r:.40} is not a "
+                                   "frame count")
+        limits.current().check("max_frames", frames, f"'{path}': the sidecar's frames")
     return payload
+
+
+def _sidecar_rate(value: Any, path: Path) -> Fraction:
+    """The sidecar's fps as a Fraction within [MIN_FPS, MAX_FPS] with small terms."""
+    what = f"'{path}': the sidecar's fps {value!r:.40}"
+    if not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > 32:
+        raise CorruptFileError(f"{what} is missing or not a rate like '30000/1001'")
+    try:
+        rate = as_rate(value, "fps")
+    except InvalidInputError as exc:
+        raise CorruptFileError(f"{what} is not a rate like '30000/1001'") from exc
+    if not MIN_FPS <= rate <= MAX_FPS or max(rate.numerator, rate.denominator) > _MAX_RATE_TERM:
+        raise CorruptFileError(
+            f"{what} is outside {MIN_FPS}..{MAX_FPS} fps (or its terms exceed "
+            f"{_MAX_RATE_TERM:,}); fix the sidecar or open the clip with fps=..."
+        )
+    return rate
 
 
 def sidecar_payload(pattern: SequencePattern, frames: int, first: int, fps: Fraction,
@@ -158,9 +213,9 @@ def _images_in_folder(folder: Path) -> tuple[list[Path], dict[str, Any] | None, 
         meta = read_sidecar(sidecars[0])
         pattern = SequencePattern.parse(folder / str(meta.get("pattern", "")))
         if pattern is not None:
-            files = [p for _, p in pattern.files()]
-            if files:
-                return files, meta, pattern.display
+            found = pattern.files()
+            if found:
+                return _consecutive(found, pattern), meta, pattern.display
     by_ext: dict[str, list[Path]] = {}
     for entry in os.scandir(folder):
         ext = os.path.splitext(entry.name)[1].lower()
@@ -172,6 +227,7 @@ def _images_in_folder(folder: Path) -> tuple[list[Path], dict[str, Any] | None, 
         )
     # A folder may hold a stray thumbnail; the sequence is the most common image type.
     files = max(by_ext.values(), key=len)
+    limits.current().check("max_frames", len(files), f"image folder '{folder}'")
     return sorted(files, key=_natural_key), None, str(folder)
 
 
@@ -181,17 +237,22 @@ def _images_of_pattern(pattern: SequencePattern) -> tuple[list[Path], dict[str, 
         raise MediaNotFoundError(
             f"no files match the image sequence '{pattern.display}'"
         )
-    numbers = [n for n, _ in found]
-    first, last = numbers[0], numbers[-1]
-    if last - first + 1 != len(numbers):
-        have = set(numbers)
-        gap = next(n for n in range(first, last + 1) if n not in have)
+    files = _consecutive(found, pattern)
+    meta = read_sidecar(pattern.sidecar) if pattern.sidecar.is_file() else None
+    return files, meta
+
+
+def _consecutive(found: list[tuple[int, Path]], pattern: SequencePattern) -> list[Path]:
+    """The files of ``found`` (sorted ``(number, path)``), checked for count and gaps."""
+    limits.current().check("max_frames", len(found), f"image sequence '{pattern.display}'")
+    first, last = found[0][0], found[-1][0]
+    if last - first + 1 != len(found):
+        gap = next(a + 1 for (a, _), (b, _) in itertools.pairwise(found) if b != a + 1)
         raise MediaNotFoundError(
             f"image sequence '{pattern.display}' has a gap: '{pattern.name(gap)}' is missing "
             f"(frames {first}..{last} expected); render or copy the missing frames"
         )
-    meta = read_sidecar(pattern.sidecar) if pattern.sidecar.is_file() else None
-    return [p for _, p in found], meta
+    return [p for _, p in found]
 
 
 def open_image_source(path: Path, *, fps: Any = None, start_timecode: Any = None,
@@ -199,6 +260,7 @@ def open_image_source(path: Path, *, fps: Any = None, start_timecode: Any = None
     """An :class:`ImageSequenceSource` for a folder, a pattern or a single image file."""
     meta: dict[str, Any] | None = None
     pattern = SequencePattern.parse(path)
+    recover_folder(path if pattern is None else pattern.folder)  # a save killed mid-swap
     if path.is_dir():
         files, meta, display = _images_in_folder(path)
     elif pattern is not None and not path.is_file():
@@ -240,7 +302,8 @@ def read_image(path: Path) -> np.ndarray:
     """One image file as ``H×W×3`` RGB: uint8, uint16, or uint16 from float in [0, 1].
 
     OpenCV reads it; where OpenCV cannot (EXR in OpenCV builds without OpenEXR), FFmpeg's
-    image decoders through PyAV do.
+    image decoders through PyAV do. An image whose header claims more pixels than the
+    ``max_pixels`` limit raises LimitExceededError before anything is decoded.
     """
     try:
         data = np.fromfile(path, dtype=np.uint8)
@@ -248,7 +311,7 @@ def read_image(path: Path) -> np.ndarray:
         raise MediaNotFoundError(f"image not found: '{path}' does not exist") from exc
     except IsADirectoryError as exc:
         raise CorruptFileError(f"'{path}' is a folder, not an image") from exc
-    image = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    image = decode_image(data, f"image '{path}'")
     if image is None and data.size:
         image = _decode_with_ffmpeg(path)
     if image is None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -50,11 +49,12 @@ def _sequence_target(path: Path) -> tuple[Path, str]:
 def save_png_sequence(data: np.ndarray, start_frame: int, path: str | os.PathLike) -> list[Path]:
     """Write ``(T, H, W)`` bool ``data`` as PNG frames; returns the files written.
 
-    ``path`` is a printf pattern, a folder, or (for ``T == 1``) a single ``.png`` file. Each
-    file is written atomically; frames of the same pattern left over from an earlier, longer
-    save are removed so the folder holds exactly this mask.
+    ``path`` is a printf pattern, a folder, or (for ``T == 1``) a single ``.png`` file. The
+    save is atomic as a whole: the folder is staged beside and swapped in, so it holds exactly
+    this mask's frames (frames of an earlier, longer save of the same pattern are gone) or,
+    if the process dies, exactly the previous ones. Other files in the folder are kept.
     """
-    import cv2
+    from .._atomic_folder import atomic_folder
 
     p = Path(path)
     if not is_pattern(p) and p.suffix.lower() == ".png":
@@ -63,28 +63,29 @@ def save_png_sequence(data: np.ndarray, start_frame: int, path: str | os.PathLik
                 f"path: a single PNG holds one frame but this mask has {len(data)}; use a "
                 "pattern like 'mask.%04d.png' or a folder"
             )
-        _write_png(cv2, p, data[0])
+        with _persist.atomic_open(p, "wb") as fh:
+            fh.write(_encode_png(data[0], p))
         return [p]
     folder, name = _sequence_target(p)
     regex = _pattern_regex(name)
-    written = []
-    for i, frame in enumerate(data):
-        target = folder / _frame_name(name, start_frame + i)
-        _write_png(cv2, target, frame)
-        written.append(target)
-    keep = {w.name for w in written}
-    for stale in folder.iterdir():
-        if stale.name not in keep and regex.match(stale.name) and stale.is_file():
-            stale.unlink()
-    return written
+    names = [_frame_name(name, start_frame + i) for i in range(len(data))]
+
+    def ours(entry: str) -> bool:
+        return regex.match(entry) is not None
+
+    with atomic_folder(folder, replaced=ours) as stage:
+        for frame_name, frame in zip(names, data, strict=True):
+            (stage / frame_name).write_bytes(_encode_png(frame, folder / frame_name))
+    return [folder / n for n in names]
 
 
-def _write_png(cv2: Any, target: Path, frame: np.ndarray) -> None:
+def _encode_png(frame: np.ndarray, target: Path) -> bytes:
+    import cv2
+
     ok, buf = cv2.imencode(".png", frame.astype(np.uint8) * 255)
     if not ok:
         raise CorruptFileError(f"could not encode mask frame for '{target}' as PNG")
-    with _persist.atomic_open(target, "wb") as fh:
-        fh.write(buf.tobytes())
+    return buf.tobytes()
 
 
 def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.ndarray, int]:
@@ -100,6 +101,9 @@ def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.n
         folder, regex = p.parent, _pattern_regex(p.name)
     else:
         folder, regex = p, re.compile(r"(.*?)(\d+)\.png\Z", re.IGNORECASE)
+    from .._atomic_folder import recover_folder
+
+    recover_folder(folder)  # a save killed between its two renames
     if not folder.is_dir():
         raise MediaNotFoundError(f"mask sequence not found: folder '{folder}' does not exist")
     frames: dict[int, Path] = {}

@@ -271,7 +271,7 @@ class Mask:
         p = Path(path)
         if p.suffix.lower() == ".json":
             return cls._from_payload(_persist.read_json(p, "mask file"), str(p))
-        if masks.is_pattern(p) or p.suffix.lower() == ".png" or p.is_dir():
+        if masks.is_pattern(p) or p.suffix.lower() == ".png" or p.suffix == "" or p.is_dir():
             data, start = masks.load_png_sequence(p, threshold)
             return cls(data, start)
         _persist.existing_file(p, "mask file")
