@@ -19,7 +19,7 @@ import numpy as np
 import motionwright as mw
 from motionwright.path import TIMINGS
 
-from . import background, edit_build, edit_ops, files
+from . import background, edit_build, edit_ops, files, opening, proxies
 from .document import Snapshot, restore, snapshot_of
 from .events import Signal
 from .frames import Dispatcher, call_now
@@ -78,6 +78,10 @@ class EditorModel:
         self.preview_version = 0
         self.edits_version = 0
         self.results: list[RenderResult] = []
+        self.opening: Job | None = None
+        self.use_proxies = True
+        self.proxy_clip: Any = None
+        self.proxy_job: Job | None = None
         self.undo = UndoStack()
         self.jobs = JobQueue(dispatcher)
         self.recovery = recovery
@@ -94,6 +98,8 @@ class EditorModel:
         self.result_ready = Signal("result_ready")
         self.document_changed = Signal("document_changed")
         self.message = Signal("message")
+        self.proxy_changed = Signal("proxy_changed")
+        self.clip_changed.connect(lambda: proxies.refresh(self))
         self.undo.changed.connect(self._on_undo_changed)
         self.sam = SamTool(self)
 
@@ -101,6 +107,15 @@ class EditorModel:
     def open(self, path: str | os.PathLike) -> None:
         """Open a ``.mwproj`` project or a clip (video, image folder, printf pattern)."""
         files.open_path(self, path)
+
+    def open_in_background(self, path: str | os.PathLike) -> Job:
+        """Open ``path`` like :meth:`open` on a worker thread (the clip shown so far stays
+        until it is ready); see :mod:`.opening`."""
+        return opening.open_in_background(self, path)
+
+    def cancel_open(self) -> None:
+        """Drop the open started by :meth:`open_in_background`, if still under way."""
+        opening.cancel_open(self)
 
     def set_project(self, project: mw.Project, clip_id: str | None = None,
                     clip: Any = None) -> None:
