@@ -42,9 +42,10 @@ def proxy_folder() -> Path:
     return cache_dir() / "proxies"
 
 
-def proxy_size(size: tuple[int, int], height: int = PROXY_HEIGHT) -> tuple[int, int] | None:
-    """``(width, height)`` of the proxy of a ``size`` clip (even, aspect kept, at most
-    ``height`` high), or None when the clip is not taller than that."""
+def proxy_size(size: tuple[int, int], height: int | None = None) -> tuple[int, int] | None:
+    """``(width, height)`` of the proxy of a ``size`` clip (even, aspect kept, ``height``
+    high, default :data:`PROXY_HEIGHT`), or None when the clip is not taller than that."""
+    height = PROXY_HEIGHT if height is None else int(height)
     w, h = size
     if h <= height:
         return None
