@@ -62,17 +62,20 @@ def wait_for(app, condition, limit: float = 30.0) -> float:
     return time.perf_counter() - t0
 
 
-def scrub_latency(window, app, indices: list[int]) -> tuple[list[float], list[float]]:
+def scrub_latency(window, app, indices: list[int],
+                  rest: bool = True) -> tuple[list[float], list[float]]:
     """Per scrub: ms until the playhead's frame is on screen at any resolution (proxy or
-    full), and ms until it is there at full resolution."""
+    full), and — when ``rest`` (the playhead stays until then) — ms until it is there at
+    full resolution; without ``rest`` the next scrub follows at once."""
     viewer, any_res, full = window.viewer, [], []
     for i in indices:
         t0 = time.perf_counter()
         window.model.set_playhead(i)
         wait_for(app, lambda: viewer.quality in ("exact", "proxy"))
         any_res.append((time.perf_counter() - t0) * 1000)
-        wait_for(app, lambda: viewer.exact)
-        full.append((time.perf_counter() - t0) * 1000)
+        if rest:
+            wait_for(app, lambda: viewer.exact)
+            full.append((time.perf_counter() - t0) * 1000)
     return any_res, full
 
 
@@ -141,11 +144,15 @@ def bench_scrub(app, path: Path, frames: int, scrubs: int, proxies: bool) -> Non
               f"{time.perf_counter() - again_t0:.1f} s after the open started")
         reuse.close()
     rng = np.random.default_rng(0)
-    order = [int(i) for i in rng.permutation(frames)[:scrubs]]
-    any_res, full = scrub_latency(window, app, order)
+    order = [int(i) for i in rng.permutation(frames)]
     if proxies:
-        print(f"[{label}] scrub -> exact frame (proxy resolution): {summary(any_res)}")
-    print(f"[{label}] scrub -> exact frame at full resolution: {summary(full)}")
+        moving, _ = scrub_latency(window, app, order[scrubs:2 * scrubs], rest=False)
+        print(f"[{label}] continuous scrub -> exact frame (proxy resolution): "
+              f"{summary(moving)}")
+    any_res, full = scrub_latency(window, app, order[:scrubs])
+    if proxies:
+        print(f"[{label}] scrub and rest -> exact frame (proxy resolution): {summary(any_res)}")
+    print(f"[{label}] scrub and rest -> exact frame at full resolution: {summary(full)}")
     steps, _ = scrub_latency(window, app, list(range(frames // 2, min(frames, frames // 2 + 24))))
     print(f"[{label}] frame steps -> exact frame: {summary(steps)}")
     window.close()

@@ -46,7 +46,10 @@ class EditorModel:
     and background jobs. Views connect to the ``*_changed`` signals; nothing here knows Qt.
 
     ``dispatcher(fn, *args)`` runs ``fn`` on the UI thread (the default calls it at once);
-    jobs and the frame loader report through it.
+    jobs and the frame loader report through it. ``opening`` is the background open under
+    way (:mod:`.opening`); ``proxy_clip`` the current clip's scrubbing proxy once built
+    (:mod:`.proxies`; ``proxy_changed`` tells when it comes or goes, ``use_proxies`` turns
+    them off).
     """
 
     def __init__(self, dispatcher: Dispatcher = call_now,

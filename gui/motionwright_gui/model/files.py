@@ -19,7 +19,6 @@ PROJECT_SUFFIX = ".mwproj"
 class Loaded:
     """A project read from disk with the clip to show (``clip_id``'s, opened)."""
 
-    path: str
     project: mw.Project
     clip_id: str | None
     clip: Any
@@ -32,10 +31,10 @@ def load(path: str | os.PathLike) -> Loaded:
         project = mw.Project.load(path)
         clip_id = project.clips[0].id if project.clips else None
         clip = mw.Clip.open(project.clip(clip_id).path) if clip_id is not None else None
-        return Loaded(os.fspath(path), project, clip_id, clip)
+        return Loaded(project, clip_id, clip)
     clip = mw.Clip.open(path)
     project = mw.Project()
-    return Loaded(os.fspath(path), project, project.add_clip(path).id, clip)
+    return Loaded(project, project.add_clip(path).id, clip)
 
 
 def open_path(model: EditorModel, path: str | os.PathLike) -> None:
