@@ -122,3 +122,13 @@ def test_window_open_shows_the_clip_when_ready(qtbot, window, model, tmp_path):
     assert not window.open_progress.isVisible()
     qtbot.waitUntil(lambda: window.viewer.exact, timeout=5000)
     assert window.status_size.text().startswith("64×48")
+
+
+def test_create_window_can_open_its_clip_in_the_background(qtbot, clip_path):
+    from motionwright_gui.app import create_window
+
+    window = create_window(clip_path, recovery=False, background=True)
+    qtbot.addWidget(window)
+    assert window.model.opening is not None and window.model.opening.kind == "open"
+    qtbot.waitUntil(lambda: window.model.num_frames == 12, timeout=10000)
+    window.close()

@@ -13,7 +13,7 @@ import motionwright as mw
 
 from ..model.editor import EditorModel
 from ..model.explain import explain
-from ..model.frames import FrameLoader
+from ..model.frames import FrameCache, FrameLoader
 from ..model.geometry import ViewTransform
 from ..model.tools import ToolController, edit_points
 from .bridge import to_qimage
@@ -28,6 +28,7 @@ SAM_MASK = QColor(60, 255, 140, 110)
 BADGE_APPROXIMATE = QColor(200, 90, 20, 220)
 BADGE_PROXY = QColor(40, 40, 48, 180)
 REST_MS = 120
+PROXY_CACHE_BYTES = 256 * 2**20
 
 
 def mask_image(mask: np.ndarray, colour: QColor) -> QImage:
@@ -61,8 +62,8 @@ class Viewer(QWidget):
         super().__init__(parent)
         self.model = model
         self.loader = loader
-        self.proxy_loader = proxy_loader or FrameLoader(dispatcher=model.dispatcher,
-                                                        prefetch=4)
+        self.proxy_loader = proxy_loader or FrameLoader(
+            FrameCache(PROXY_CACHE_BYTES), dispatcher=model.dispatcher, prefetch=4)
         self._quality = ""
         self._rest = QTimer(self)
         self._rest.setSingleShot(True)
