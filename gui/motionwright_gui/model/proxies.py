@@ -18,7 +18,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 
 import motionwright as mw
@@ -99,6 +98,8 @@ class ScaledSource:
         return len(self.clip)
 
     def _scaled(self, frame: np.ndarray) -> np.ndarray:
+        import cv2  # only proxy builds need it
+
         if frame.dtype == np.uint16:
             frame = (frame >> 8).astype(np.uint8)
         return cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)

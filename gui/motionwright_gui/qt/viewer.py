@@ -64,7 +64,7 @@ class Viewer(QWidget):
         self.loader = loader
         self.proxy_loader = proxy_loader or FrameLoader(
             FrameCache(PROXY_CACHE_BYTES), dispatcher=model.dispatcher, prefetch=4)
-        self._quality = ""
+        self._quality_state: tuple | None = None
         self._rest = QTimer(self)
         self._rest.setSingleShot(True)
         self._rest.setInterval(REST_MS)
@@ -205,8 +205,8 @@ class Viewer(QWidget):
 
     def _set_quality(self) -> None:
         state = (self.quality, self.shown)
-        if state != self._quality:
-            self._quality = state
+        if state != self._quality_state:
+            self._quality_state = state
             self.quality_changed.emit()
             self.update()
 
