@@ -27,15 +27,19 @@ def application() -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def create_window(path: str | os.PathLike | None = None, *, recovery: bool = True) -> MainWindow:
-    """A main window with a fresh model (opening ``path`` if given; otherwise offering the
-    recovery copy of a crashed session when ``recovery``)."""
+def create_window(path: str | os.PathLike | None = None, *, recovery: bool = True,
+                  background: bool = False) -> MainWindow:
+    """A main window with a fresh model (opening ``path`` if given, in the background when
+    ``background``; otherwise offering the recovery copy of a crashed session when
+    ``recovery``)."""
     application()
     dispatcher = UiDispatcher()
     model = EditorModel(dispatcher, Recovery() if recovery else None)
     window = MainWindow(model)
     window._dispatcher = dispatcher  # keeps the dispatcher alive with the window
-    if path is not None:
+    if path is not None and background:
+        window.open_path(path)
+    elif path is not None:
         model.open(path)
     elif recovery and model.recovery is not None and model.recovery.available():
         model.recover()
@@ -67,9 +71,16 @@ def main(path: Any = None, *, screenshot_path: Any = None, frame: int | None = N
     if screenshot_path is not None and "QT_QPA_PLATFORM" not in os.environ:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = application()
-    window = create_window(path, recovery=screenshot_path is None)
+    interactive = screenshot_path is None
+    window = create_window(path, recovery=interactive, background=interactive)
     model = window.model
-    if frame is not None:
+    if frame is not None and interactive and path is not None:
+        def go_to_frame() -> None:
+            model.clip_changed.disconnect(go_to_frame)
+            model.set_playhead(frame)
+
+        model.clip_changed.connect(go_to_frame)
+    elif frame is not None:
         model.set_playhead(frame)
     if tool is not None:
         model.set_tool(tool)

@@ -6,7 +6,7 @@ import argparse
 import os
 from typing import Any
 
-from motionwright.errors import InvalidInputError, MissingExtraError
+from motionwright.errors import InvalidInputError
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -39,12 +39,9 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Start the editor with the parsed arguments."""
-    try:
-        import PySide6  # noqa: F401
-    except ImportError as exc:
-        raise MissingExtraError(
-            "the editor needs PySide6, which is not installed; install the gui extra: "
-            "pip install 'motionwright[gui]'") from exc
+    from .compat import check_pyside
+
+    check_pyside()
     if args.path is not None and not os.path.exists(args.path) and "%" not in args.path:
         raise InvalidInputError(f"path: {args.path!r} does not exist; give a clip or .mwproj")
     if args.screenshot is not None and not args.screenshot.lower().endswith(".png"):

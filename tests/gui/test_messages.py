@@ -44,7 +44,8 @@ def test_log_keeps_the_newest_and_refuses_unknown_levels():
 
 
 def test_window_shows_open_warning_in_messages_panel(qtbot, window, truncated):
-    assert window.open_path(truncated)
+    assert window.open_path(truncated)  # opens in the background
+    qtbot.waitUntil(lambda: window.messages.texts() != [], timeout=30000)
     assert window.side_tabs.currentWidget() is window.messages
     rows = window.messages.texts()
     assert len(rows) == 1 and "warning: " in rows[0] and "cut.mkv" in rows[0]

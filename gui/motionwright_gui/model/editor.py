@@ -19,7 +19,7 @@ import numpy as np
 import motionwright as mw
 from motionwright.path import TIMINGS
 
-from . import background, edit_build, edit_ops, files
+from . import background, edit_build, edit_ops, files, opening, proxies
 from .document import Snapshot, restore, snapshot_of
 from .events import Signal
 from .frames import Dispatcher, call_now
@@ -48,7 +48,10 @@ class EditorModel:
     signals; nothing here knows Qt.
 
     ``dispatcher(fn, *args)`` runs ``fn`` on the UI thread (the default calls it at once);
-    jobs and the frame loader report through it.
+    jobs and the frame loader report through it. ``opening`` is the background open under
+    way (:mod:`.opening`); ``proxy_clip`` the current clip's scrubbing proxy once built
+    (:mod:`.proxies`; ``proxy_changed`` tells when it comes or goes, ``use_proxies`` turns
+    them off).
     """
 
     def __init__(self, dispatcher: Dispatcher = call_now,
@@ -80,6 +83,10 @@ class EditorModel:
         self.preview_version = 0
         self.edits_version = 0
         self.results: list[RenderResult] = []
+        self.opening: Job | None = None
+        self.use_proxies = True
+        self.proxy_clip: Any = None
+        self.proxy_job: Job | None = None
         self.undo = UndoStack()
         self.jobs = JobQueue(dispatcher)
         self.recovery = recovery
@@ -97,6 +104,8 @@ class EditorModel:
         self.document_changed = Signal("document_changed")
         self.message = Signal("message")
         self.notices = NoticeLog()
+        self.proxy_changed = Signal("proxy_changed")
+        self.clip_changed.connect(lambda: proxies.refresh(self))
         self.undo.changed.connect(self._on_undo_changed)
         self.sam = SamTool(self)
 
@@ -106,6 +115,15 @@ class EditorModel:
         (e.g. a truncated file) go to :attr:`notices`."""
         with self.notices.catching_warnings():
             files.open_path(self, path)
+
+    def open_in_background(self, path: str | os.PathLike) -> Job:
+        """Open ``path`` like :meth:`open` on a worker thread (the clip shown so far stays
+        until it is ready); see :mod:`.opening`."""
+        return opening.open_in_background(self, path)
+
+    def cancel_open(self) -> None:
+        """Drop the open started by :meth:`open_in_background`, if still under way."""
+        opening.cancel_open(self)
 
     def set_project(self, project: mw.Project, clip_id: str | None = None,
                     clip: Any = None) -> None:

@@ -15,16 +15,33 @@ if TYPE_CHECKING:
 PROJECT_SUFFIX = ".mwproj"
 
 
+@dataclasses.dataclass(frozen=True)
+class Loaded:
+    """A project read from disk with the clip to show (``clip_id``'s, opened)."""
+
+    project: mw.Project
+    clip_id: str | None
+    clip: Any
+
+
+def load(path: str | os.PathLike) -> Loaded:
+    """Read the ``.mwproj`` project or the clip (video, image folder, printf pattern) at
+    ``path`` and open the clip to show; touches no model, so it may run on any thread."""
+    if os.fspath(path).endswith(PROJECT_SUFFIX):
+        project = mw.Project.load(path)
+        clip_id = project.clips[0].id if project.clips else None
+        clip = mw.Clip.open(project.clip(clip_id).path) if clip_id is not None else None
+        return Loaded(project, clip_id, clip)
+    clip = mw.Clip.open(path)
+    project = mw.Project()
+    return Loaded(project, project.add_clip(path).id, clip)
+
+
 def open_path(model: EditorModel, path: str | os.PathLike) -> None:
     """Show the ``.mwproj`` project or the clip (video, image folder, printf pattern) at
     ``path`` in ``model``."""
-    if os.fspath(path).endswith(PROJECT_SUFFIX):
-        show_project(model, mw.Project.load(path))
-    else:
-        clip = mw.Clip.open(path)
-        project = mw.Project()
-        ref = project.add_clip(path)
-        show_project(model, project, ref.id, clip)
+    loaded = load(path)
+    show_project(model, loaded.project, loaded.clip_id, loaded.clip)
 
 
 def show_project(model: EditorModel, project: mw.Project, clip_id: str | None = None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
@@ -13,7 +13,7 @@ import motionwright as mw
 
 from ..model.editor import EditorModel
 from ..model.explain import explain
-from ..model.frames import FrameLoader
+from ..model.frames import FrameCache, FrameLoader
 from ..model.geometry import ViewTransform
 from ..model.tools import ToolController, edit_points
 from .bridge import to_qimage
@@ -25,6 +25,10 @@ LOST = QColor(255, 70, 70)
 MASK = QColor(255, 60, 160, 90)
 SELECTED = QColor(255, 255, 255)
 SAM_MASK = QColor(60, 255, 140, 110)
+BADGE_APPROXIMATE = QColor(200, 90, 20, 220)
+BADGE_PROXY = QColor(40, 40, 48, 180)
+REST_MS = 120
+PROXY_CACHE_BYTES = 256 * 2**20
 
 
 def mask_image(mask: np.ndarray, colour: QColor) -> QImage:
@@ -41,15 +45,30 @@ class Viewer(QWidget):
 
     ``shown`` is ``(source key, frame index)`` of the frame on screen; ``exact_frame_shown``
     is emitted with the index whenever the playhead's exact frame reaches the screen.
+
+    When the model has a scrubbing proxy (``model.proxy_clip``), a frame missing from the
+    cache is shown from the proxy (decoded by ``proxy_loader``, the exact frame at proxy
+    resolution) and the full-resolution frame is asked for once the playhead has rested
+    :data:`REST_MS`. Until the exact frame is on screen, :attr:`quality` says what is shown
+    (``quality_changed`` follows it) and a badge is drawn over the frame.
     """
 
     exact_frame_shown = Signal(int)
+    quality_changed = Signal()
 
     def __init__(self, model: EditorModel, loader: FrameLoader,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None,
+                 proxy_loader: FrameLoader | None = None) -> None:
         super().__init__(parent)
         self.model = model
         self.loader = loader
+        self.proxy_loader = proxy_loader or FrameLoader(
+            FrameCache(PROXY_CACHE_BYTES), dispatcher=model.dispatcher, prefetch=4)
+        self._quality_state: tuple | None = None
+        self._rest = QTimer(self)
+        self._rest.setSingleShot(True)
+        self._rest.setInterval(REST_MS)
+        self._rest.timeout.connect(self._request_full)
         self.tools = ToolController(model)
         self.zoom = 1.0
         self.pan = (0.0, 0.0)
@@ -69,7 +88,9 @@ class Viewer(QWidget):
         model.playhead_changed.connect(self.request_frame)
         model.clip_changed.connect(self._on_clip)
         model.preview_changed.connect(self.request_frame)
+        model.proxy_changed.connect(self.request_frame)
         loader.frame_ready.connect(self._on_frame)
+        self.proxy_loader.frame_ready.connect(self._on_proxy_frame)
         self.request_frame()
 
     # -- frames --------------------------------------------------------------------------------
@@ -85,20 +106,53 @@ class Viewer(QWidget):
         self.image, self.shown, self.zoom, self.pan = None, None, 1.0, (0.0, 0.0)
         self.request_frame()
 
+    def proxy_source(self) -> tuple[Any, Any] | None:
+        """``(cache key, proxy clip)`` to scrub on, or None (no proxy, or the viewer shows
+        the live preview)."""
+        m = self.model
+        if m.proxy_clip is None or self.source()[0][0] != "clip":
+            return None
+        return ("proxy", id(m.clip)), m.proxy_clip
+
     def request_frame(self) -> None:
-        """Show the nearest cached frame now and ask the loader for the exact one."""
+        """Show the exact frame if cached, else the proxy's or the nearest cached frame now,
+        and ask for the exact one (from the proxy at once; at full resolution at once without
+        a proxy, else when the playhead rests)."""
         if self.model.clip is None:
+            self._set_quality()
             self.update()
+            return
+        key = self.source()[0]
+        index = self.model.playhead
+        proxy = self.proxy_source()
+        if proxy is None or self.loader.cache.get(key, index) is not None:
+            self._rest.stop()
+            self._request_full()
+            return
+        hit = self.proxy_loader.request(*proxy, index)
+        if hit is not None and (hit[0] == index or not self._nearer(hit[0], index)):
+            self._show(proxy[0], *hit)
+        self._set_quality()
+        self._rest.start()
+
+    def _nearer(self, other: int, index: int) -> bool:
+        """Whether the frame on screen is closer to ``index`` than frame ``other``."""
+        return self.shown is not None and abs(self.shown[1] - index) < abs(other - index)
+
+    def _request_full(self) -> None:
+        if self.model.clip is None:
             return
         key, source = self.source()
         index = self.model.playhead
         hit = self.loader.request(key, source, index)
-        if hit is not None:
+        if hit is not None and (hit[0] == index or not self._nearer(hit[0], index)):
             self._show(key, hit[0], hit[1])
-        elif self.shown is not None and self.shown[0] != key:
+        elif hit is None and self.shown is not None and self.shown[0] != key \
+                and self.shown[0][0] != "proxy":
             fallback = self.loader.cache.nearest(("clip", id(self.model.clip)), index)
             if fallback is not None:
                 self._show(("clip", id(self.model.clip)), fallback[0], fallback[1])
+        self._set_quality()
 
     def _on_frame(self, key: Any, index: int, frame: np.ndarray) -> None:
         if self.model.clip is None:
@@ -106,17 +160,55 @@ class Viewer(QWidget):
         if key == self.source()[0] and index == self.model.playhead:
             self._show(key, index, frame)
 
+    def _on_proxy_frame(self, key: Any, index: int, frame: np.ndarray) -> None:
+        proxy = self.proxy_source()
+        if proxy is not None and key == proxy[0] and index == self.model.playhead \
+                and not self.exact:
+            self._show(key, index, frame)
+
     def _show(self, key: Any, index: int, frame: np.ndarray) -> None:
         self.image = to_qimage(frame)
         self.shown = (key, index)
         self.update()
+        self._set_quality()
         if index == self.model.playhead and key == self.source()[0]:
             self.exact_frame_shown.emit(index)
 
     @property
     def exact(self) -> bool:
-        """Whether the frame on screen is the playhead's frame of the current source."""
+        """Whether the frame on screen is the playhead's frame of the current source at full
+        resolution."""
         return self.shown == (self.source()[0], self.model.playhead)
+
+    @property
+    def quality(self) -> str:
+        """What is on screen: ``"exact"`` (the playhead's frame at full resolution),
+        ``"proxy"`` (the playhead's frame from the scrubbing proxy), ``"approximate"``
+        (another, nearby frame while the exact one decodes) or ``""`` (nothing)."""
+        if self.model.clip is None or self.shown is None:
+            return ""
+        if self.exact:
+            return "exact"
+        if self.shown[1] == self.model.playhead and self.shown[0][0] == "proxy":
+            return "proxy"
+        return "approximate"
+
+    def quality_text(self) -> str:
+        """A short note on the frame on screen when it is not the exact one, else ``""``."""
+        q = self.quality
+        if q == "approximate":
+            return f"approximate frame: showing {self.shown[1]}, decoding {self.model.playhead}…"
+        if q == "proxy":
+            w, h = self.image.width(), self.image.height()
+            return f"proxy frame ({w}×{h})"
+        return ""
+
+    def _set_quality(self) -> None:
+        state = (self.quality, self.shown)
+        if state != self._quality_state:
+            self._quality_state = state
+            self.quality_changed.emit()
+            self.update()
 
     # -- geometry ------------------------------------------------------------------------------
     @property
@@ -235,7 +327,25 @@ class Viewer(QWidget):
         self._draw_drafts(p, t)
         self._draw_tracks(p, t)
         self._draw_gesture(p, t)
+        self._draw_badge(p)
         p.end()
+
+    def _draw_badge(self, p: QPainter) -> None:
+        """A label in the top-left corner while the frame shown is not the exact one."""
+        text = self.quality_text()
+        if not text:
+            return
+        approximate = self.quality == "approximate"
+        font = p.font()
+        font.setBold(approximate)
+        p.setFont(font)
+        box = p.fontMetrics().boundingRect(text).adjusted(-6, -3, 6, 3)
+        box.moveTopLeft(QPoint(8, 8))
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(BADGE_APPROXIMATE if approximate else BADGE_PROXY)
+        p.drawRoundedRect(QRectF(box), 4, 4)
+        p.setPen(QColor(255, 255, 255))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def _mask(self, mask: Any, colour: QColor) -> QImage | None:
         try:

@@ -34,6 +34,7 @@ from .compare import CompareView
 from .dialogs import ask
 from .messages import MessagesPanel
 from .panels import Inspector, JobsPanel, LibraryPanel, in_scroll_area
+from .status_widgets import FrameQualityLabel, OpenProgress
 from .timeline import Timeline
 from .viewer import Viewer
 
@@ -214,8 +215,10 @@ class MainWindow(QMainWindow):
         self.status_timecode = QLabel()
         self.status_size = QLabel()
         self.status_backend = QLabel()
-        for w in (self.status_frame, self.status_timecode, self.status_size,
-                  self.status_backend):
+        self.status_quality = FrameQualityLabel(self.viewer)
+        self.open_progress = OpenProgress(self.model)
+        for w in (self.open_progress, self.status_quality, self.status_frame,
+                  self.status_timecode, self.status_size, self.status_backend):
             self.statusBar().addPermanentWidget(w)
 
     # -- state -> view -------------------------------------------------------------------------
@@ -357,13 +360,14 @@ class MainWindow(QMainWindow):
 
     # -- files ---------------------------------------------------------------------------------
     def open_path(self, path: str | os.PathLike) -> bool:
-        """Open a clip or project; errors go to the status bar. True on success."""
+        """Start opening a clip or project in the background (the status bar shows it, with
+        Cancel; once open it joins the recent files); errors go to the status bar. True when
+        the open started."""
         try:
-            self.model.open(path)
+            self.model.open_in_background(path)
         except (mw.errors.MotionwrightError, OSError) as exc:
             self.report(explain(exc).text())
             return False
-        settings.add_recent(path)
         return True
 
     def open_dialog(self) -> None:
@@ -460,6 +464,7 @@ class MainWindow(QMainWindow):
         if self.model.recovery is not None and not self.model.dirty:
             self.model.recovery.clear()
         self.loader.close()
+        self.viewer.proxy_loader.close()
         super().closeEvent(event)
 
 

@@ -1,0 +1,74 @@
+"""Opening clips and projects off the UI thread (no Qt).
+
+Opening a long video indexes every packet, which takes tens of seconds for a long-GOP 1080p
+file; it runs as a job so the window keeps responding. The clip shown so far stays until
+the new one is ready; a newer open or :func:`cancel_open` drops the pending one.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import motionwright as mw
+
+from . import files, settings
+from .jobs import Job
+from .notices import WARNING
+
+if TYPE_CHECKING:
+    from .editor import EditorModel
+
+OPEN_KIND = "open"
+
+
+def open_in_background(model: EditorModel, path: str | os.PathLike) -> Job:
+    """Open ``path`` (clip or ``.mwproj``) on a worker thread and show it in ``model`` when
+    ready, adding it to the recent files; the job (kind ``"open"``) is ``model.opening``
+    (see :func:`pending_open`). A path that does not exist raises
+    :class:`~motionwright.errors.MediaNotFoundError` at once."""
+    text = os.fspath(path)
+    if "%" not in text and not os.path.exists(text):
+        raise mw.errors.MediaNotFoundError(
+            f"path: '{text}' does not exist; choose an existing clip, image folder or .mwproj")
+    cancel_open(model)
+
+    def work(progress: Any, cancel: Any) -> tuple[files.Loaded, list[str]]:
+        # Warning filters are process-wide: a warning another thread raises meanwhile may be
+        # listed here too, which only adds a line to the messages panel.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            loaded = files.load(text)
+        if cancel.cancelled:
+            raise mw.errors.Cancelled(f"opening '{text}' was cancelled")
+        return loaded, [str(w.message) for w in caught]
+
+    def done(result: tuple[files.Loaded, list[str]]) -> None:
+        if model.opening is not job:
+            return
+        model.opening = None
+        loaded, warned = result
+        for text_ in warned:
+            model.notices.add(WARNING, text_)
+        files.show_project(model, loaded.project, loaded.clip_id, loaded.clip)
+        settings.add_recent(text)
+
+    job = Job(f"Open {os.path.basename(text.rstrip(os.sep)) or text}", OPEN_KIND, work, done)
+    model.opening = job
+    return model.jobs.submit(job, serial=False)
+
+
+def pending_open(model: EditorModel) -> Job | None:
+    """The open still under way (not finished, failed or cancelled), or None."""
+    job = model.opening
+    return job if job is not None and job.active and not job.cancel_token.cancelled else None
+
+
+def cancel_open(model: EditorModel) -> None:
+    """Drop the pending open, if any: its clip is never shown (the indexing already under
+    way finishes on its thread and is discarded)."""
+    job, model.opening = model.opening, None
+    if job is not None and job.active:
+        model.jobs.cancel(job)
+        model.jobs.changed.emit(job)
