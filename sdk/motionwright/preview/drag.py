@@ -26,12 +26,13 @@ import numpy as np
 
 from ..propagation import propagate_drag
 from ..propagation.dragavideo import split_foreground
+from .boxes import bounding_box
 from .composite import contour_anchors, deform_region, feather_alpha
-from .layers import IDENTITY, fit_similarity, move_layer, transform_points, warp_mask
+from .layers import IDENTITY, blend, fit_similarity, in_box, move_layer, transform_points, warp_mask
 from .objects import object_mask
 
-#: Mean per-channel difference (8-bit scale) beyond which a carried object pixel counts as
-#: covered by something else on that frame.
+#: Difference in brightness of the colour difference (8-bit scale, averaged over 7×7 pixels)
+#: beyond which a carried object pixel counts as covered by something else on that frame.
 OCCLUSION_THRESHOLD = 28.0
 
 
@@ -68,6 +69,7 @@ class DragPreview:
         self._object = None
         if self._anchors is None:
             self._object = object_mask(self._key_frame, self.region(key), edit.handles.points)
+            self._object_u8 = self._object.astype(np.uint8)
 
     @staticmethod
     def _mask_spacing(edit: Any) -> int:
@@ -127,19 +129,26 @@ class DragPreview:
             return None
         return transform_points(self.carry(index), self._anchors)
 
-    def object(self, index: int, frame: np.ndarray, region: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray]:
-        """``(object, covered)`` on frame ``index``: the dragged object's pixels, and the
-        pixels where the carried object is hidden by something else (both ``(H, W)`` bool)."""
+    def _object_on(self, index: int, crop: np.ndarray, box: tuple[int, int, int, int],
+                   region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(object, covered)`` inside ``box`` of frame ``index`` (``crop`` is that part of
+        the frame, ``region`` the edit region there): the dragged object's pixels, and those
+        where the carried object is hidden by something else (both bool, ``crop``'s size)."""
+        x0, y0, x1, y1 = box
         if index == self.edit.frame:
-            return self._object & region, np.zeros(region.shape, bool)
+            return self._object[y0:y1, x0:x1] & region, np.zeros(region.shape, bool)
         matrix = self.carry(index)
-        carried = warp_mask(self._object, matrix) & region
-        expected = cv2.warpAffine(self._key_frame, matrix, self.size, flags=cv2.INTER_LINEAR,
+        matrix[:, 2] -= (x0, y0)  # from the whole drag frame into this box
+        size = (x1 - x0, y1 - y0)
+        carried = cv2.warpAffine(self._object_u8, matrix, size, flags=cv2.INTER_NEAREST,
+                                 borderValue=0).astype(bool) & region
+        if not carried.any():
+            return carried, carried
+        expected = cv2.warpAffine(self._key_frame, matrix, size, flags=cv2.INTER_LINEAR,
                                   borderMode=cv2.BORDER_REPLICATE)
-        scale = 257.0 if frame.dtype == np.uint16 else 1.0
-        diff = np.abs(frame.astype(np.float32) - expected.astype(np.float32)).mean(axis=2)
-        diff = cv2.blur(diff, (7, 7))  # judge small neighbourhoods, not single pixels
+        scale = 257.0 if crop.dtype == np.uint16 else 1.0
+        diff = cv2.cvtColor(cv2.absdiff(crop, expected), cv2.COLOR_RGB2GRAY)
+        diff = cv2.blur(diff.astype(np.float32), (7, 7))  # neighbourhoods, not single pixels
         covered = (diff > OCCLUSION_THRESHOLD * scale) & carried
         # Whole covering shapes only: drop thin slivers from edges a pixel off.
         covered = cv2.morphologyEx(covered.astype(np.uint8), cv2.MORPH_OPEN,
@@ -151,30 +160,32 @@ class DragPreview:
         row = index - self.prop.start_frame
         if not 0 <= row < len(self.prop.handles):
             return frame
-        region = self.region(index)
-        if not region.any():
+        full_region = self.region(index)
+        box = bounding_box(full_region, pad=16)  # the fill looks this far around the hole
+        if box is None:
             return frame
         if self._anchors is not None:
-            perimeter = max(64.0, float(np.sqrt(region.sum())) * 4.0)
-            pins = contour_anchors(region, spacing=max(12.0, perimeter / 64.0))
-            valid = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-            return deform_region(frame, frame, valid, region, self.prop.handles[row],
+            perimeter = max(64.0, float(np.sqrt(full_region.sum())) * 4.0)
+            pins = contour_anchors(full_region, spacing=max(12.0, perimeter / 64.0))
+            valid = cv2.dilate(full_region.astype(np.uint8),
+                               np.ones((5, 5), np.uint8)).astype(bool)
+            return deform_region(frame, frame, valid, full_region, self.prop.handles[row],
                                  self.prop.targets[row],
                                  anchors=np.concatenate([self.anchors(index), pins]),
                                  kind=self.kind, feather=8.0, step=4)
-        matrix = fit_similarity(self.prop.handles[row, self._centres],
-                                self.prop.targets[row, self._centres])
-        obj, covered = self.object(index, frame, region)
+        x0, y0, x1, y1 = box
+        crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
+        region = full_region[y0:y1, x0:x1]
+        obj, covered = self._object_on(index, crop, box, region)
         if not obj.any():
             return frame
+        matrix = in_box(fit_similarity(self.prop.handles[row, self._centres],
+                                       self.prop.targets[row, self._centres]), box)
         # The object's anti-aliased rim goes with the hole, so no halo of it stays behind.
         hole = cv2.dilate(obj.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
         keep = region & ~covered
-        moved = move_layer(frame, frame, obj, matrix, hole=hole & keep, keep=keep)
+        moved = move_layer(crop, crop, obj, matrix, hole=hole & keep, keep=keep)
         out = frame.copy()
-        alpha = feather_alpha(region, self.feather)
-        inside = region & np.any(moved != frame, axis=2)
-        a = alpha[inside][:, None]
-        mixed = moved[inside].astype(np.float32) * a + frame[inside].astype(np.float32) * (1 - a)
-        out[inside] = np.rint(mixed).astype(frame.dtype)
+        seamed = blend(moved, crop, feather_alpha(region, self.feather))
+        cv2.copyTo(seamed, region.astype(np.uint8), out[y0:y1, x0:x1])
         return out

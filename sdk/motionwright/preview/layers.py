@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from .composite import bounding_box
+from .boxes import bounding_box
 from .fill import fill_holes
 
 IDENTITY = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
@@ -45,6 +45,15 @@ def transform_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return (pts @ matrix[:, :2].T + matrix[:, 2]).astype(np.float32)
 
 
+def in_box(matrix: np.ndarray, box: tuple[int, ...]) -> np.ndarray:
+    """``matrix`` re-expressed in the local pixel coordinates of ``box`` = (x0, y0, ...), so
+    that it maps a crop of the frame at that box the way ``matrix`` maps the frame."""
+    origin = np.array([box[0], box[1]], np.float64)
+    local = np.array(matrix, np.float64, copy=True)
+    local[:, 2] += local[:, :2] @ origin - origin
+    return local
+
+
 def warp_mask(mask: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     """``mask`` ``(H, W)`` bool moved by ``matrix`` (nearest pixel; what leaves the frame is
     dropped)."""
@@ -53,7 +62,12 @@ def warp_mask(mask: np.ndarray, matrix: np.ndarray) -> np.ndarray:
                           borderValue=0).astype(bool)
 
 
-def _blend(top: np.ndarray, base: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def blend(top: np.ndarray, base: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """``alpha·top + (1 − alpha)·base`` for images ``(h, w, 3)`` of one dtype and weights
+    ``(h, w)`` float32 in [0, 1], rounded back to that dtype."""
+    top, base = np.ascontiguousarray(top), np.ascontiguousarray(base)
+    if base.dtype == np.uint8:
+        return cv2.blendLinear(top, base, alpha, 1.0 - alpha)
     a = alpha[..., None]
     mixed = top.astype(np.float32) * a + base.astype(np.float32) * (1.0 - a)
     if np.issubdtype(base.dtype, np.integer):
@@ -61,31 +75,21 @@ def _blend(top: np.ndarray, base: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return mixed.astype(base.dtype)
 
 
-def move_layer(frame: np.ndarray, content: np.ndarray, layer: np.ndarray, matrix: np.ndarray,
-               *, hole: np.ndarray | None = None, keep: np.ndarray | None = None
-               ) -> np.ndarray:
-    """``frame`` with the ``layer`` ``(H, W)`` bool of ``content`` moved by ``matrix``.
-
-    ``hole`` (default: ``layer``) is the place the layer leaves; it is filled from the
-    frame's pixels around it first. The layer is then pasted at its new place over the filled
-    frame, its edge anti-aliased; ``keep`` limits where it may land (e.g. the edit's region).
-    Pixels outside ``hole`` and the moved layer are the frame's own, bit for bit. Returns a
-    new frame.
-    """
-    hole = layer if hole is None else hole
-    out = fill_holes(frame, hole, margin=16) if hole.any() else frame.copy()
+def _placed(content: np.ndarray, layer: np.ndarray, matrix: np.ndarray,
+            keep: np.ndarray | None):
+    """``(box, moved, alpha)``: the box the moved layer lands in, the content warped into it
+    and the layer's coverage there (``(h, w)`` float32); None when it lands off the frame."""
     box = bounding_box(layer)
     if box is None:
-        return out
+        return None
     h, w = layer.shape
     x0, y0, x1, y1 = box
-    corners = transform_points(matrix, [[x0 - 1, y0 - 1], [x1, y0 - 1], [x0 - 1, y1],
-                                        [x1, y1]])
+    corners = transform_points(matrix, [[x0 - 1, y0 - 1], [x1, y0 - 1], [x0 - 1, y1], [x1, y1]])
     dx0, dy0 = (max(0, int(np.floor(v)) - 1) for v in corners.min(axis=0))
-    dx1, dy1 = min(w, int(np.ceil(corners[:, 0].max())) + 2), min(
-        h, int(np.ceil(corners[:, 1].max())) + 2)
+    dx1 = min(w, int(np.ceil(corners[:, 0].max())) + 2)
+    dy1 = min(h, int(np.ceil(corners[:, 1].max())) + 2)
     if dx1 <= dx0 or dy1 <= dy0:
-        return out
+        return None
     local = matrix.copy()
     local[:, 2] -= (dx0, dy0)
     size = (dx1 - dx0, dy1 - dy0)
@@ -95,8 +99,29 @@ def move_layer(frame: np.ndarray, content: np.ndarray, layer: np.ndarray, matrix
                            borderValue=0.0)
     if keep is not None:
         alpha *= keep[dy0:dy1, dx0:dx1]
-    covered = alpha > 0
-    if covered.any():
-        base = out[dy0:dy1, dx0:dx1]
-        base[covered] = _blend(moved, base, alpha)[covered]
+    return (dx0, dy0, dx1, dy1), moved, alpha
+
+
+def move_layer(frame: np.ndarray, content: np.ndarray, layer: np.ndarray, matrix: np.ndarray,
+               *, hole: np.ndarray | None = None, keep: np.ndarray | None = None
+               ) -> np.ndarray:
+    """``frame`` with the ``layer`` ``(H, W)`` bool of ``content`` moved by ``matrix``.
+
+    ``hole`` (default: ``layer``) is the place the layer leaves; where the moved layer does
+    not cover it again, it is filled from the frame's pixels around it (never from the hole's
+    own). The layer is pasted at its new place, its edge anti-aliased; ``keep`` limits where
+    it may land (e.g. the edit's region). Pixels outside ``hole`` and the moved layer are the
+    frame's own, bit for bit. Returns a new frame.
+    """
+    hole = layer if hole is None else hole
+    placed = _placed(content, layer, matrix, keep)
+    revealed = hole.copy()
+    if placed is not None:
+        (x0, y0, x1, y1), moved, alpha = placed
+        revealed[y0:y1, x0:x1] &= alpha < 1.0
+    out = fill_holes(frame, revealed, margin=16, known=~hole) if revealed.any() else \
+        frame.copy()
+    if placed is not None:
+        base = out[y0:y1, x0:x1]
+        cv2.copyTo(blend(moved, base, alpha), (alpha > 0).astype(np.uint8), base)
     return out
