@@ -171,3 +171,15 @@ def test_cli_compare_draws_handles_and_mask_where_they_are_on_each_frame(moving_
     # The square moves 6 px a frame; every mark goes with it.
     for xs in (handle_front, target, mask_left):
         np.testing.assert_allclose(np.diff(xs), [24, 18], atol=2)
+
+
+def test_sixteen_bit_frames_stay_sixteen_bit_and_move_the_same():
+    clip8, _, patch = _square_scene(frames=2)
+    clip16 = mw.Clip.from_frames(np.stack([clip8[0], clip8[1]]).astype(np.uint16) * 257)
+    mask = mw.Mask.from_box(25, 15, 110, 90, (W, H))
+    edit = DragEdit(mw.PointSet([[55.0, 45.0]]), mw.PointSet([[70.0, 50.0]]), mask)
+    frame = mw.render(clip16, edit, backend="preview")[1]
+    assert frame.dtype == np.uint16
+    assert np.array_equal(frame[~mask.at(0)], clip16[1][~mask.at(0)])
+    corner, score = _find((frame >> 8).astype(np.uint8), patch)
+    assert score > 0.95 and tuple(corner) == (65, 45)
