@@ -56,8 +56,7 @@ class DragPreview:
                                    spacing=spacing, mask_spacing=self._mask_spacing(edit),
                                    progress=progress, cancel=cancel)
         key = edit.frame
-        self._key_mask = None if edit.mask is None else np.ascontiguousarray(
-            edit.mask.at(key), dtype=np.uint8)
+        self._key_mask = None if edit.mask is None else edit.mask.at(key)
         self._key_mask_points = self.prop.mask_tracks[self.prop.key_row]
         k2 = k * k
         self._centres = np.arange(len(edit.handles)) * k2 + k2 // 2
@@ -111,7 +110,7 @@ class DragPreview:
         if mask is not None and not mask.is_static and mask.start_frame <= index < mask.end_frame:
             return mask.at(index)
         if self._key_mask is not None:
-            return warp_mask(self._key_mask.astype(bool), self.carry(index))
+            return warp_mask(self._key_mask, self.carry(index))
         out = np.zeros((height, width), np.uint8)
         handles = self.prop.handles[row, self._centres]
         targets = self.prop.targets[row, self._centres]
