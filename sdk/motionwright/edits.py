@@ -105,18 +105,22 @@ class DragEdit(_Edit):
 
     ``handles`` and ``targets`` are :class:`PointSet` s of equal length on the same frame
     (target ``i`` is where handle ``i`` goes); ``mask`` optionally limits the region that may
-    change (static, or animated covering that frame).
+    change (static, or animated covering that frame). ``anchors`` optionally pins points of
+    that frame in place, asking for a deformation (the content between anchors and handles
+    bends) instead of moving the dragged object as one piece.
     """
 
     handles: PointSet
     targets: PointSet
     mask: Mask | None = None
+    anchors: PointSet | None = None
     kind: ClassVar[str] = "drag"
 
     def __post_init__(self) -> None:
         _require_type(self.handles, "handles", PointSet)
         _require_type(self.targets, "targets", PointSet)
         _require_type(self.mask, "mask", Mask, allow_none=True)
+        _require_type(self.anchors, "anchors", PointSet, allow_none=True)
         if len(self.handles) == 0:
             raise InvalidInputError("handles: a drag needs at least one handle point")
         if len(self.handles) != len(self.targets):
@@ -128,6 +132,11 @@ class DragEdit(_Edit):
             raise InvalidInputError(
                 f"targets: handles are on frame {self.handles.frame} but targets on frame "
                 f"{self.targets.frame}; a drag happens on one frame"
+            )
+        if self.anchors is not None and self.anchors.frame != self.frame:
+            raise InvalidInputError(
+                f"anchors: handles are on frame {self.frame} but anchors on frame "
+                f"{self.anchors.frame}; place the anchors on the drag frame"
             )
         if self.mask is not None:
             try:
@@ -148,18 +157,25 @@ class DragEdit(_Edit):
         _check_frame(self.frame, num_frames, f"{name}.handles.frame")
         self.handles.check_inside(size)
         self.targets.check_inside(size)
+        if self.anchors is not None:
+            self.anchors.check_inside(size)
         if self.mask is not None:
             _check_mask_size(self.mask, size, f"{name}.mask")
+            _check_mask_not_empty(self.mask, self.frame, size, f"{name}.mask")
 
     def _fields_to_dict(self, base_dir: str | os.PathLike | None) -> dict[str, Any]:
-        return {"handles": self.handles.to_dict(), "targets": self.targets.to_dict(),
-                "mask": None if self.mask is None else self.mask.to_dict()}
+        d = {"handles": self.handles.to_dict(), "targets": self.targets.to_dict(),
+             "mask": None if self.mask is None else self.mask.to_dict()}
+        if self.anchors is not None:
+            d["anchors"] = self.anchors.to_dict()
+        return d
 
     @classmethod
     def _from_fields(cls, d: dict[str, Any], base_dir: str | os.PathLike | None) -> DragEdit:
-        mask = d.get("mask")
+        mask, anchors = d.get("mask"), d.get("anchors")
         return cls(PointSet.from_dict(d["handles"]), PointSet.from_dict(d["targets"]),
-                   None if mask is None else Mask.from_dict(mask))
+                   None if mask is None else Mask.from_dict(mask),
+                   None if anchors is None else PointSet.from_dict(anchors))
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,6 +212,9 @@ class TrajectoryEdit(_Edit):
         _check_mask_size(self.region, size, f"{name}.region")
         traj = self.trajectories
         _check_frame(traj.start_frame, num_frames, f"{name}.trajectories.start_frame")
+        if self.region.is_static or self.region.start_frame <= traj.start_frame < \
+                self.region.end_frame:
+            _check_mask_not_empty(self.region, traj.start_frame, size, f"{name}.region")
         if traj.end_frame > num_frames:
             raise FrameRangeError(
                 f"{name}.trajectories: they run to frame {traj.end_frame - 1} but the clip has "
@@ -350,6 +369,14 @@ def _check_mask_size(mask: Mask, size: tuple[int, int], name: str) -> None:
         raise ShapeError(
             f"{name}: expected a mask of the clip's size {size[0]}x{size[1]}, got "
             f"{mask.size[0]}x{mask.size[1]}; resize it with Mask.resized"
+        )
+
+
+def _check_mask_not_empty(mask: Mask, frame: int, size: tuple[int, int], name: str) -> None:
+    if mask.bbox(frame) is None:
+        raise InvalidInputError(
+            f"{name}: empty on frame {frame} (bounding box: none inside the {size[0]}x{size[1]} "
+            "frame), so the edit would change nothing; draw the mask inside the frame"
         )
 
 

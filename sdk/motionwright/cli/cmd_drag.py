@@ -87,6 +87,11 @@ def run(args: argparse.Namespace) -> int:
     mask = None
     if args.mask_box is not None:
         mask = Mask.from_box(*args.mask_box, clip.size)
+        if mask.bbox() is None:
+            x, y, w, h = args.mask_box
+            raise InvalidInputError(
+                f"--mask-box: the box x {x:g}..{x + w:g}, y {y:g}..{y + h:g} lies outside the "
+                f"{clip.size[0]}x{clip.size[1]} frame; give a box inside it")
     elif args.mask is not None:
         mask = Mask.load(args.mask)
     elif args.mask_point:
@@ -113,9 +118,13 @@ def run(args: argparse.Namespace) -> int:
     print(f"drag rendered ({args.backend}) -> {args.output}", file=sys.stderr)
     if args.compare:
         from ..preview.compare import side_by_side
+        from ..preview.drag import DragPreview
 
+        # The drag carried through the clip, so handles, targets and mask are drawn where
+        # they are on each frame.
+        guide = DragPreview(clip, edit, progress=bar)
         side_by_side(clip, result, labels=("source", f"drag ({args.backend})"),
-                     edit=edit).save(args.compare, progress=bar)
+                     edit=edit, tracks=guide).save(args.compare, progress=bar)
         print(f"comparison -> {args.compare}", file=sys.stderr)
     return 0
 

@@ -3,11 +3,18 @@
 Set-up (once): the drag is propagated through the clip (Drag-A-Video §3.2, see
 :func:`motionwright.propagation.propagate_drag`): 3×3 handle point sets tracked, background set
 points moved by eq. (1), targets by eq. (2), and points sampled inside the mask tracked with
-them. Per frame: the region to edit is the user's mask carried along by a similarity fitted to
-its tracked points (or the frame's own mask where an animated mask covers it; without any mask,
-capsules around each handle–target pair); the region deforms by moving least squares so each
-propagated handle lands on its propagated target while the region's outline stays put, content
-pulled in from outside the region is filled, and the seam is feathered inside the region.
+them. The object being dragged is segmented inside the region on the drag frame
+(:func:`~.objects.object_mask`).
+
+Per frame: the region (the user's mask, or capsules around each handle–target pair without
+one) and the object are carried along by a similarity fitted to the tracked mask points (or
+the frame's own mask where an animated mask covers it). Then, as the diffusion method would
+render it, the object moves as one piece by the similarity that best takes the handles onto
+their targets — a translation for one handle — the place it leaves is filled from the band
+of background around it, and whatever covers the object on that frame (pixels that no longer
+look like it) stays in front. With ``anchors`` the drag is a deformation instead: the region
+bends by moving least squares so the handles reach their targets while the anchors and the
+region's outline stay put. Pixels outside the region are never changed.
 """
 
 from __future__ import annotations
@@ -18,17 +25,26 @@ import cv2
 import numpy as np
 
 from ..propagation import propagate_drag
-from .composite import contour_anchors, deform_region
+from ..propagation.dragavideo import split_foreground
+from .boxes import bounding_box
+from .composite import contour_anchors, deform_region, feather_alpha
+from .layers import IDENTITY, blend, fit_similarity, in_box, move_layer, transform_points, warp_mask
+from .objects import object_mask
+
+#: Difference in brightness of the colour difference (8-bit scale, averaged over 7×7 pixels)
+#: beyond which a carried object pixel counts as covered by something else on that frame.
+OCCLUSION_THRESHOLD = 28.0
 
 
 class DragPreview:
     """Renders one DragEdit frame by frame after a one-off propagation.
 
-    ``kind``: MLS flavour ("rigid" or "similarity"); ``feather``: seam width in pixels;
-    ``k``, ``spacing``: handle point-set size and spacing.
+    ``kind``: MLS flavour ("rigid" or "similarity") of an anchored deformation; ``feather``:
+    seam width in pixels at the region's border; ``k``, ``spacing``: handle point-set size and
+    spacing. Holds the drag frame in memory.
     """
 
-    def __init__(self, clip: Any, edit: Any, *, kind: str = "rigid", feather: float = 8.0,
+    def __init__(self, clip: Any, edit: Any, *, kind: str = "rigid", feather: float = 3.0,
                  k: int = 3, spacing: float = 4.0, progress: Any = None,
                  cancel: Any = None) -> None:
         self.edit = edit
@@ -40,14 +56,19 @@ class DragPreview:
                                    spacing=spacing, mask_spacing=self._mask_spacing(edit),
                                    progress=progress, cancel=cancel)
         key = edit.frame
-        self._key_mask = None if edit.mask is None else np.ascontiguousarray(
-            edit.mask.at(key), dtype=np.uint8)
+        self._key_mask = None if edit.mask is None else edit.mask.at(key)
         self._key_mask_points = self.prop.mask_tracks[self.prop.key_row]
         k2 = k * k
-        n = len(edit.handles)
-        self._centres = np.arange(n) * k2 + k2 // 2
+        self._centres = np.arange(len(edit.handles)) * k2 + k2 // 2
         shift = np.linalg.norm(edit.targets.points - edit.handles.points, axis=1)
         self._radius = np.maximum(max(24.0, 0.08 * min(width, height)), 0.8 * shift)
+        anchors = getattr(edit, "anchors", None)
+        self._anchors = None if anchors is None else np.asarray(anchors.points, np.float32)
+        self._key_frame = np.ascontiguousarray(clip[key])
+        self._object = None
+        if self._anchors is None:
+            self._object = object_mask(self._key_frame, self.region(key), edit.handles.points)
+            self._object_u8 = self._object.astype(np.uint8)
 
     @staticmethod
     def _mask_spacing(edit: Any) -> int:
@@ -56,8 +77,30 @@ class DragPreview:
         box = edit.mask.bbox(edit.frame)
         if box is None:
             return 16
-        side = max(box[2] - box[0], box[3] - box[1]) if len(box) == 4 else 64
-        return int(np.clip(side / 8, 8, 48))
+        return int(np.clip(max(box[2], box[3]) / 8, 8, 48))
+
+    def carry(self, index: int) -> np.ndarray:
+        """The ``(2, 3)`` similarity carrying the drag frame's region to frame ``index``."""
+        row = index - self.prop.start_frame
+        if index == self.edit.frame:
+            return IDENTITY.copy()
+        vis = self.prop.mask_visible[row].copy()
+        if self._object is not None:
+            # Follow the object, not the background band around it.
+            on_object = split_foreground(self._key_mask_points, self._object)
+            if (vis & on_object).sum() >= 3:
+                vis &= on_object
+        src = self._key_mask_points[vis]
+        if len(src) >= 3:
+            matrix, _ = cv2.estimateAffinePartial2D(src, self.prop.mask_tracks[row][vis],
+                                                    method=cv2.RANSAC, ransacReprojThreshold=3.0)
+            if matrix is not None:
+                return matrix
+        fg = self.prop.foreground
+        move = self.prop.handles[row, fg] - self.prop.handles[self.prop.key_row, fg]
+        matrix = IDENTITY.copy()
+        matrix[:, 2] = np.median(move, axis=0) if len(move) else 0.0
+        return matrix
 
     def region(self, index: int) -> np.ndarray:
         """The ``(H, W)`` bool region edited on frame ``index``."""
@@ -67,45 +110,81 @@ class DragPreview:
         if mask is not None and not mask.is_static and mask.start_frame <= index < mask.end_frame:
             return mask.at(index)
         if self._key_mask is not None:
-            if index == self.edit.frame:
-                return self._key_mask.astype(bool)
-            vis = self.prop.mask_visible[row]
-            src = self._key_mask_points[vis]
-            dst = self.prop.mask_tracks[row][vis]
-            matrix = None
-            if len(src) >= 3:
-                matrix, _ = cv2.estimateAffinePartial2D(src, dst, method=cv2.RANSAC,
-                                                        ransacReprojThreshold=3.0)
-            if matrix is None:
-                fg = self.prop.foreground
-                move = (self.prop.handles[row, fg] - self.prop.handles[self.prop.key_row, fg])
-                matrix = np.array([[1, 0, 0], [0, 1, 0]], np.float64)
-                matrix[:, 2] = np.median(move, axis=0) if len(move) else 0.0
-            warped = cv2.warpAffine(self._key_mask, matrix, (width, height),
-                                    flags=cv2.INTER_NEAREST, borderValue=0)
-            return warped.astype(bool)
+            return warp_mask(self._key_mask, self.carry(index))
         out = np.zeros((height, width), np.uint8)
         handles = self.prop.handles[row, self._centres]
         targets = self.prop.targets[row, self._centres]
         for p, q, r in zip(handles, targets, self._radius, strict=True):
-            a, b = (round(float(p[0])), round(float(p[1]))), (round(float(q[0])),
-                                                                round(float(q[1])))
+            a = (round(float(p[0])), round(float(p[1])))
+            b = (round(float(q[0])), round(float(q[1])))
             cv2.line(out, a, b, 1, thickness=2 * round(float(r)) + 1)
             cv2.circle(out, a, round(float(r)), 1, -1)
             cv2.circle(out, b, round(float(r)), 1, -1)
         return out.astype(bool)
+
+    def anchors(self, index: int) -> np.ndarray | None:
+        """The user's anchor points ``(K, 2)`` carried to frame ``index`` (None without)."""
+        if self._anchors is None:
+            return None
+        return transform_points(self.carry(index), self._anchors)
+
+    def _object_on(self, index: int, crop: np.ndarray, box: tuple[int, int, int, int],
+                   region: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(object, covered)`` inside ``box`` of frame ``index`` (``crop`` is that part of
+        the frame, ``region`` the edit region there): the dragged object's pixels, and those
+        where the carried object is hidden by something else (both bool, ``crop``'s size)."""
+        x0, y0, x1, y1 = box
+        if index == self.edit.frame:
+            return self._object[y0:y1, x0:x1] & region, np.zeros(region.shape, bool)
+        matrix = self.carry(index)
+        matrix[:, 2] -= (x0, y0)  # from the whole drag frame into this box
+        size = (x1 - x0, y1 - y0)
+        carried = cv2.warpAffine(self._object_u8, matrix, size, flags=cv2.INTER_NEAREST,
+                                 borderValue=0).astype(bool) & region
+        if not carried.any():
+            return carried, carried
+        expected = cv2.warpAffine(self._key_frame, matrix, size, flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+        scale = 257.0 if crop.dtype == np.uint16 else 1.0
+        diff = cv2.cvtColor(cv2.absdiff(crop, expected), cv2.COLOR_RGB2GRAY)
+        diff = cv2.blur(diff.astype(np.float32), (7, 7))  # neighbourhoods, not single pixels
+        covered = (diff > OCCLUSION_THRESHOLD * scale) & carried
+        # Whole covering shapes only: drop thin slivers from edges a pixel off.
+        covered = cv2.morphologyEx(covered.astype(np.uint8), cv2.MORPH_OPEN,
+                                   np.ones((5, 5), np.uint8)).astype(bool) & carried
+        return carried & ~covered, covered
 
     def apply(self, frame: np.ndarray, index: int) -> np.ndarray:
         """The edited frame ``index`` (``frame`` is that frame of the input)."""
         row = index - self.prop.start_frame
         if not 0 <= row < len(self.prop.handles):
             return frame
-        region = self.region(index)
-        if not region.any():
+        full_region = self.region(index)
+        box = bounding_box(full_region, pad=16)  # the fill looks this far around the hole
+        if box is None:
             return frame
-        perimeter = max(64.0, float(np.sqrt(region.sum())) * 4.0)
-        anchors = contour_anchors(region, spacing=max(12.0, perimeter / 64.0))
-        valid = cv2.dilate(region.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-        return deform_region(frame, frame, valid, region, self.prop.handles[row],
-                             self.prop.targets[row], anchors=anchors, kind=self.kind,
-                             feather=self.feather)
+        if self._anchors is not None:
+            perimeter = max(64.0, float(np.sqrt(full_region.sum())) * 4.0)
+            pins = contour_anchors(full_region, spacing=max(12.0, perimeter / 64.0))
+            valid = cv2.dilate(full_region.astype(np.uint8),
+                               np.ones((5, 5), np.uint8)).astype(bool)
+            return deform_region(frame, frame, valid, full_region, self.prop.handles[row],
+                                 self.prop.targets[row],
+                                 anchors=np.concatenate([self.anchors(index), pins]),
+                                 kind=self.kind, feather=8.0, step=4)
+        x0, y0, x1, y1 = box
+        crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
+        region = full_region[y0:y1, x0:x1]
+        obj, covered = self._object_on(index, crop, box, region)
+        if not obj.any():
+            return frame
+        matrix = in_box(fit_similarity(self.prop.handles[row, self._centres],
+                                       self.prop.targets[row, self._centres]), box)
+        # The object's anti-aliased rim goes with the hole, so no halo of it stays behind.
+        hole = cv2.dilate(obj.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        keep = region & ~covered
+        moved = move_layer(crop, crop, obj, matrix, hole=hole & keep, keep=keep)
+        out = frame.copy()
+        seamed = blend(moved, crop, feather_alpha(region, self.feather))
+        cv2.copyTo(seamed, region.astype(np.uint8), out[y0:y1, x0:x1])
+        return out

@@ -12,6 +12,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .boxes import bounding_box
+
 
 def _pull_push(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     """Fill ``image`` ``(h, w, C)`` float32 where ``known`` ``(h, w)`` float32 is 0."""
@@ -39,19 +41,22 @@ def _pull_push(image: np.ndarray, known: np.ndarray) -> np.ndarray:
     return colour
 
 
-def fill_holes(image: np.ndarray, hole: np.ndarray, margin: int = 16) -> np.ndarray:
+def fill_holes(image: np.ndarray, hole: np.ndarray, margin: int = 16,
+               known: np.ndarray | None = None) -> np.ndarray:
     """Return a copy of ``image`` ``(H, W, 3)`` (uint8/uint16/float) with the pixels where
-    ``hole`` ``(H, W)`` bool is True filled from their surroundings; other pixels unchanged."""
+    ``hole`` ``(H, W)`` bool is True filled from their surroundings; other pixels unchanged.
+
+    ``known`` ``(H, W)`` bool (default: outside ``hole``) says which pixels the fill may
+    learn from — pass it to fill only part of a larger unknown area."""
     out = image.copy()
     hole = np.asarray(hole, bool)
-    if not hole.any():
+    box = bounding_box(hole, pad=margin)
+    if box is None:
         return out
-    ys, xs = np.nonzero(hole)
-    h, w = hole.shape
-    y0, y1 = max(0, ys.min() - margin), min(h, ys.max() + margin + 1)
-    x0, x1 = max(0, xs.min() - margin), min(w, xs.max() + margin + 1)
+    x0, y0, x1, y1 = box
     crop = image[y0:y1, x0:x1].astype(np.float32)
-    known = (~hole[y0:y1, x0:x1]).astype(np.float32)
+    known = ~hole if known is None else np.asarray(known, bool) & ~hole
+    known = known[y0:y1, x0:x1].astype(np.float32)
     filled = _pull_push(crop, known)
     region = hole[y0:y1, x0:x1]
     patch = out[y0:y1, x0:x1]

@@ -116,10 +116,12 @@ def draw_edit_overlay(frame: np.ndarray, edit: Any, frame_index: int,
 
     - DragEdit: handles (green), targets (blue), arrows between them, the mask outline (red).
       ``tracks`` — a :class:`~motionwright.Trajectory` of the handles (same order), e.g. from
-      :func:`motionwright.track`, or a
-      :class:`~motionwright.propagation.DragPropagation` — places them on every frame (targets
+      :func:`motionwright.track`, a
+      :class:`~motionwright.propagation.DragPropagation`, or a
+      :class:`~motionwright.preview.drag.DragPreview` — places them on every frame (targets
       follow their handles, Drag-A-Video eq. 2) and draws the handles' paths; without it they
-      are drawn on the drag frame only.
+      are drawn on the drag frame only. A DragPreview also places the mask on every frame (the
+      region it edits there); otherwise the mask is drawn where the edit's mask is.
     - TrajectoryEdit: the region outline and the trajectories' paths and current positions.
     - GuidedGeneration: its points or tracks and box corners.
     - Edit types the preview cannot render also get a label saying the diffusion backend
@@ -131,8 +133,15 @@ def draw_edit_overlay(frame: np.ndarray, edit: Any, frame_index: int,
 
     out = frame.copy()
     if isinstance(edit, DragEdit):
+        from .drag import DragPreview
+
         offsets = edit.targets.points - edit.handles.points
-        if edit.mask is not None:
+        if isinstance(tracks, DragPreview):
+            row = frame_index - tracks.prop.start_frame
+            if 0 <= row < len(tracks.prop.handles):
+                draw_mask_outline(out, tracks.region(frame_index))
+            tracks = tracks.prop
+        elif edit.mask is not None:
             try:
                 draw_mask_outline(out, edit.mask.at(frame_index))
             except Exception:  # an animated mask that does not cover this frame
