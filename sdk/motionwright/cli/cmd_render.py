@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import parse_range, progress_bar
+from ._common import add_output_options, check_output, parse_range, progress_bar
 
-_SUFFIX = {"h264": ".mp4", "prores": ".mov"}
+_SUFFIX = {"h264": ".mp4", "hevc": ".mp4", "prores": ".mov"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,8 +23,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--range", type=parse_range, metavar="A:B",
                         help="render frames A to B-1 only (default: the clip's in/out range)")
     parser.add_argument("--clip", metavar="ID", help="render only this clip of the project")
-    parser.add_argument("--codec", choices=("h264", "prores", "png"), default="h264",
-                        help="output codec (png writes an image sequence)")
+    parser.add_argument("--model", metavar="PATH",
+                        help="diffusion backend: model folder or file (default: the configured "
+                        "models)")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -43,14 +45,19 @@ def _frame_range(ref, length: int, requested) -> tuple[int, int]:
     return start, stop
 
 
-def _output_path(out: Path, clip_id: str, codec: str, several: bool) -> Path:
+def _output_path(out: Path, ref, codec: str | None, several: bool) -> Path:
+    """The file (or pattern) clip ``ref`` is written to; with several clips, one per clip id
+    in the folder ``out``, of the source's video file type when no codec is given."""
     if not several:
         if codec == "png" and "%" not in out.name and not out.suffix:
             return out / "frame.%04d.png"
         return out
     if codec == "png":
-        return out / clip_id / "frame.%04d.png"
-    return out / f"{clip_id}{_SUFFIX[codec]}"
+        return out / ref.id / "frame.%04d.png"
+    if codec is None:
+        suffix = Path(ref.path).suffix.lower()
+        return out / f"{ref.id}{suffix if suffix in ('.mp4', '.mov', '.mkv') else '.mov'}"
+    return out / f"{ref.id}{_SUFFIX[codec]}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -73,11 +80,16 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     several = len(refs) > 1
     bar = progress_bar()
+    jobs = []
     for ref in refs:
         clip = Clip.open(ref.path)
         start, stop = _frame_range(ref, len(clip), args.range)
-        result = render(clip, project.edits[ref.id], backend=args.backend, progress=bar)
-        target = _output_path(out, ref.id, args.codec, several)
-        result[start:stop].save(target, codec=args.codec, progress=bar)
+        target = _output_path(out, ref, args.codec, several)
+        check_output(clip[start:stop], target, args)
+        jobs.append((ref, clip, start, stop, target))
+    for ref, clip, start, stop, target in jobs:
+        result = render(clip, project.edits[ref.id], backend=args.backend, models=args.model,
+                        progress=bar)
+        result[start:stop].save(target, codec=args.codec, even=args.even, progress=bar)
         print(f"{ref.id}: frames {start}:{stop} -> {target}")
     return 0
