@@ -20,6 +20,7 @@ from ..errors import CorruptFileError, FidelityWarning
 from .origin import Origin
 
 _FALLBACK_CODEC = "aac"
+_USUAL_LAYOUTS = {1: "mono", 2: "stereo", 6: "5.1", 8: "7.1"}
 
 
 def has_audio(origin: Origin) -> bool:
@@ -70,7 +71,8 @@ class AudioCopy:
         )
         ctx = self._in_stream.codec_context
         self._encoder = container.add_stream(_FALLBACK_CODEC, rate=ctx.sample_rate)
-        self._encoder.layout = ctx.layout.name
+        # A layout of "N channels" (no channel order) is given the usual order for N.
+        self._encoder.layout = _USUAL_LAYOUTS.get(ctx.channels, ctx.layout.name)
         self._out_stream = self._encoder
         self._items = self._encoded()
 
