@@ -216,6 +216,25 @@ def test_odd_size_is_refused_before_any_frame_is_rendered(tmp_path, odd_mp4, mon
     assert not (tmp_path / "out.mp4").exists()
 
 
+def test_compare_output_is_checked_before_rendering(tmp_path, odd_mp4, monkeypatch, capsys):
+    import motionwright.rendering as rendering
+
+    calls = []
+    monkeypatch.setattr(rendering, "render", lambda *a, **k: calls.append(a))
+    code = main(["drag", str(odd_mp4), "--handle", "20,20", "--target", "24,20",
+                 "-o", str(tmp_path / "out.mov"), "--codec", "prores",
+                 "--compare", str(tmp_path / "cmp.mp4")])
+    assert code == 2 and calls == []
+    assert "130x49" in capsys.readouterr().err
+
+
+def test_variable_frame_rate_written_at_constant_rate_is_said(tmp_path, media):
+    pts = [0, 40, 60, 110, 130, 200, 220, 300, 340, 360, 420, 450]
+    src = write_video(media / "vfr.mkv", len(pts), pts=pts, time_base=Fraction(1, 1000))
+    with pytest.warns(FidelityWarning, match="variable frame rate"):
+        mw.Clip.open(src).save(tmp_path / "cfr.mp4")
+
+
 def test_save_checks_before_reading_frames(tmp_path, odd_mp4):
     reads = []
     clip = mw.Clip.open(odd_mp4)

@@ -110,6 +110,11 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("-o/--output: required (the video or image-sequence pattern "
                                 "to write)")
     check_output(clip, args.output, args)
+    if args.compare:
+        from ..io.output import plan_output
+        from ..preview.compare import side_by_side
+
+        plan_output(side_by_side(clip, clip), args.compare)  # its size; nothing is drawn
     bar = progress_bar()
     if args.backend == "diffusion":
         from ..methods.backend import render_drag
