@@ -345,3 +345,14 @@ def test_render_diffusion_takes_model(tmp_path, media, monkeypatch):
     assert main(["render", str(path), "-o", str(tmp_path / "r.mp4"), "--backend", "diffusion",
                  "--model", "/models/svd"]) == 0
     assert seen == {"backend": "diffusion", "models": "/models/svd"}
+
+
+def test_frames_computed_like_a_clip_keep_its_media(tmp_path, phone_mp4):
+    clip = mw.Clip.open(phone_mp4)[4:10]
+    edited = mw.Clip.from_frames(255 - clip.to_array(), like=clip)
+    assert edited.fps == clip.fps and edited.start_timecode == clip.start_timecode
+    out = edited.save(tmp_path / "inverted.mp4")
+    facts = streams(out)
+    assert facts["rotation"] == 270
+    assert facts["audio"][2] == pytest.approx(6 / 24, abs=0.03)
+    assert str(mw.Clip.open(out).start_timecode) == "01:00:00:04"
