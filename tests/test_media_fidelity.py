@@ -15,7 +15,7 @@ import pytest
 import motionwright as mw
 from clip_fixtures import decode_all, frame_number, numbered_frame, write_video
 from motionwright.cli.main import main
-from motionwright.errors import FidelityWarning, InvalidInputError
+from motionwright.errors import FidelityWarning, InvalidInputError, ShapeError
 
 NTSC = Fraction(30000, 1001)
 
@@ -356,3 +356,5 @@ def test_frames_computed_like_a_clip_keep_its_media(tmp_path, phone_mp4):
     assert facts["rotation"] == 270
     assert facts["audio"][2] == pytest.approx(6 / 24, abs=0.03)
     assert str(mw.Clip.open(out).start_timecode) == "01:00:00:04"
+    with pytest.raises(ShapeError, match="like: expected a clip of as many frames"):
+        mw.Clip.from_frames(clip.to_array(), like=clip[:2])

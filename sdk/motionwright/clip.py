@@ -113,7 +113,12 @@ class Clip:
             start_timecode = like.start_timecode if start_timecode is None else start_timecode
         source = ArraySource(frames, fps=Fraction(24) if fps is None else fps,
                              start_timecode=start_timecode)
-        if like is not None and len(like) == len(source):
+        if like is not None:
+            if len(like) != len(source):
+                raise ShapeError(
+                    f"like: expected a clip of as many frames as frames ({len(source)}), got "
+                    f"{len(like)}; pass like=clip[a:b] for the frames rendered"
+                )
             source.derived_from = like
         return cls(source)
 
