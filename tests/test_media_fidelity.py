@@ -358,3 +358,13 @@ def test_frames_computed_like_a_clip_keep_its_media(tmp_path, phone_mp4):
     assert str(mw.Clip.open(out).start_timecode) == "01:00:00:04"
     with pytest.raises(ShapeError, match="like: expected a clip of as many frames"):
         mw.Clip.from_frames(clip.to_array(), like=clip[:2])
+
+
+def test_track_overlay_takes_codec_and_keeps_audio(tmp_path, phone_mp4):
+    overlay = tmp_path / "overlay.mov"
+    code = main(["track", str(phone_mp4), "--points", "20,30", "-o", str(tmp_path / "t.json"),
+                 "--overlay", str(overlay), "--codec", "prores"])
+    assert code == 0
+    facts = streams(overlay)
+    assert facts["video"][0] == "prores" and facts["audio"][0] == "aac"
+    assert facts["rotation"] == 270
