@@ -27,6 +27,7 @@ import av
 import numpy as np
 
 from ..errors import FidelityWarning, InvalidInputError, UnsupportedFormatError
+from .audio import has_audio
 from .images import IMAGE_EXTENSIONS, SequencePattern
 from .origin import Origin, origin_of
 
@@ -121,29 +122,27 @@ def plan_output(clip: Any, path: str | os.PathLike, codec: str | None = None, *,
             f"rate {clip.fps} fps", FidelityWarning, stacklevel=3,
         )
     if codec == "png":
-        return _plan_png(clip, target, origin, high, start_number)
+        return _plan_png(target, origin, high, start_number)
     return _plan_video(clip, target, codec, origin, high, crf=crf, preset=preset,
                        profile=profile, even=even,
                        options={str(k): str(v) for k, v in (options or {}).items()})
 
 
-def _plan_png(clip: Any, target: Path, origin: Origin, high: bool,
-              start_number: int | None) -> OutputPlan:
+def _plan_png(target: Path, origin: Origin, high: bool, start_number: int | None
+              ) -> OutputPlan:
     if start_number is None:
         start_number = origin.first_number()
     if isinstance(start_number, bool) or not isinstance(start_number, int) or start_number < 0:
         raise InvalidInputError(f"start_number: expected an integer >= 0, got {start_number!r}")
     pattern = _png_pattern(target)
     _check_writable(pattern.folder, target)
-    from .audio import has_audio
-
     if has_audio(origin):
         warnings.warn(
             f"the source's audio is not kept in the PNG sequence '{target}'; write a .mov or "
             ".mp4 to keep it", FidelityWarning, stacklevel=4,
         )
     return OutputPlan(target, "png", 16 if high else 8, origin, pattern=pattern,
-                      start_number=start_number, size=clip.size)
+                      start_number=start_number)
 
 
 def _png_pattern(target: Path) -> SequencePattern:
@@ -198,8 +197,6 @@ def _plan_video(clip: Any, target: Path, codec: str, origin: Origin, high: bool,
     _warn_lost_bits(target, codec, origin, high, bits)
     rotation = origin.rotation
     stored = (height, width) if rotation in (90, 270) else (width, height)
-    from .audio import has_audio
-
     return OutputPlan(target, codec, bits, origin, even=even, encoder=encoder, pix_fmt=pix_fmt,
                       options={**opts, **options}, container=VIDEO_CONTAINERS[suffix],
                       size=stored, rotation=rotation, audio=has_audio(origin))
