@@ -62,6 +62,16 @@ _CONTINUE_SLACK = 8
 _AV_ERRORS = (av.error.FFmpegError, EOFError)
 
 
+def turn(frame: np.ndarray, degrees: int) -> np.ndarray:
+    """``frame`` (``H×W×C``) turned counter-clockwise by ``degrees`` (a multiple of 90), as a
+    new contiguous array (OpenCV's rotate: about 5x faster than a numpy rot90 copy)."""
+    from ._opencv import cv2
+
+    codes = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180,
+             270: cv2.ROTATE_90_CLOCKWISE}
+    return cv2.rotate(frame, codes[degrees % 360])
+
+
 def open_container(path: Path) -> Any:
     """``av.open(path)`` with PyAV's errors turned into typed ones naming the path."""
     try:
@@ -502,7 +512,7 @@ class VideoSource:
                 f"({exc})"
             ) from exc
         if self.rotation:
-            arr = np.ascontiguousarray(np.rot90(arr, self.rotation // 90))
+            arr = turn(arr, self.rotation)
         arr.setflags(write=False)
         return arr
 

@@ -26,6 +26,7 @@ from ..progress import ProgressCallback, Reporter
 from .audio import AudioCopy
 from .images import SequencePattern, sidecar_payload
 from .output import OutputPlan, plan_output
+from .video import turn
 
 # BT.709 primaries / transfer / matrix (ISO/IEC 23091-2 code points) and limited range.
 _BT709 = 1
@@ -101,7 +102,7 @@ def _fit(array: np.ndarray, plan: OutputPlan) -> np.ndarray:
 
 def _stored(array: np.ndarray, rotation: int) -> np.ndarray:
     """An upright frame turned back to the orientation stored under a display matrix."""
-    return np.rot90(array, -(rotation // 90)) if rotation else array
+    return turn(array, -rotation) if rotation else array
 
 
 def _to_video_frame(array: np.ndarray, pix_fmt: str) -> av.VideoFrame:
