@@ -79,6 +79,25 @@ def test_rotated_video_reads_upright(media, rotation, turns):
     assert np.array_equal(next(iter(clip)), np.rot90(stored[0], turns))
 
 
+def test_mirroring_display_matrix_is_said_and_not_applied(tmp_path):
+    path = tmp_path / "mirror.mp4"
+    container = av.open(str(path), "w")
+    stream = container.add_stream("libx264", rate=24)
+    stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+    stream.set_display_rotation(90, hflip=True)
+    for i in range(2):
+        frame = av.VideoFrame.from_ndarray(numbered_frame(i, 64, 48), format="rgb24")
+        frame.pts = i
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)
+    container.close()
+    with pytest.warns(FidelityWarning, match="mirrors the picture"):
+        clip = mw.Clip.open(path)
+    assert clip.size == (64, 48) and clip.info["rotation"] == 0
+
+
 def test_rotated_video_keeps_its_display_matrix_when_saved(tmp_path, phone_mp4):
     clip = mw.Clip.open(phone_mp4)
     out = clip.save(tmp_path / "out.mp4")

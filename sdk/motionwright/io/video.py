@@ -62,6 +62,15 @@ _CONTINUE_SLACK = 8
 _AV_ERRORS = (av.error.FFmpegError, EOFError)
 
 
+def _mirrors(frame: Any) -> bool:
+    """Whether ``frame``'s display matrix flips the picture (negative determinant)."""
+    for data in frame.side_data:
+        if "DISPLAYMATRIX" in str(data.type):
+            m = np.frombuffer(bytes(data)[:36], dtype="<i4").astype(np.float64)
+            return m[0] * m[4] - m[1] * m[3] < 0
+    return False
+
+
 def turn(frame: np.ndarray, degrees: int) -> np.ndarray:
     """``frame`` (``H×W×C``) turned counter-clockwise by ``degrees`` (a multiple of 90), as a
     new contiguous array (OpenCV's rotate: about 5x faster than a numpy rot90 copy)."""
@@ -465,14 +474,19 @@ class VideoSource:
         self._to_array(frame)
 
     def _settle_rotation(self, frame: Any) -> None:
-        """Read the display matrix; a rotation that is not a multiple of 90 is not applied."""
+        """Read the display matrix; one that mirrors or turns by other than a multiple of 90
+        degrees is not applied (with a warning)."""
         degrees = int(frame.rotation or 0)
         turns, rest = divmod(degrees, 90)
+        problem = None
         if rest:
+            problem = f"turns frames by {degrees} degrees, not a multiple of 90"
+        elif _mirrors(frame):
+            problem = "mirrors the picture"
+        if problem:
             warnings.warn(
-                f"'{self.path}': its display matrix turns frames by {degrees} degrees, which "
-                "is not a multiple of 90; frames are used as stored",
-                FidelityWarning, stacklevel=6,
+                f"'{self.path}': its display matrix {problem}, which is not applied; frames "
+                "are used as stored", FidelityWarning, stacklevel=6,
             )
             turns = 0
         self.rotation = (turns % 4) * 90
