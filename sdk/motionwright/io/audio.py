@@ -54,14 +54,13 @@ class AudioCopy:
         self._end = self._start + duration
         self._items: Iterator[tuple[Fraction, Any]] = iter(())
         self._pending: tuple[Fraction, Any] | None = None
-        self._out_stream: Any = None
-        self._encoder: Any = None
+        self._out: Any = None  # the output stream
 
     def attach(self, container: Any) -> None:
         """Add the audio stream to ``container`` (before anything is written to it)."""
         name = self._in_stream.codec_context.name
         if name in container.supported_codecs:
-            self._out_stream = container.add_stream_from_template(self._in_stream)
+            self._out = container.add_stream_from_template(self._in_stream)
             self._items = self._copied()
             return
         warnings.warn(
@@ -70,10 +69,9 @@ class AudioCopy:
             FidelityWarning, stacklevel=4,
         )
         ctx = self._in_stream.codec_context
-        self._encoder = container.add_stream(_FALLBACK_CODEC, rate=ctx.sample_rate)
+        self._out = container.add_stream(_FALLBACK_CODEC, rate=ctx.sample_rate)
         # A layout of "N channels" (no channel order) is given the usual order for N.
-        self._encoder.layout = _USUAL_LAYOUTS.get(ctx.channels, ctx.layout.name)
-        self._out_stream = self._encoder
+        self._out.layout = _USUAL_LAYOUTS.get(ctx.channels, ctx.layout.name)
         self._items = self._encoded()
 
     def _packets(self) -> Iterator[tuple[Fraction, Any]]:
@@ -101,16 +99,16 @@ class AudioCopy:
             packet.pts -= shift
             if packet.dts is not None:
                 packet.dts -= shift
-            packet.stream = self._out_stream
+            packet.stream = self._out
             yield at, packet
 
     def _encoded(self) -> Iterator[tuple[Fraction, Any]]:
         for at, packet in self._packets():
             for frame in packet.decode():
                 frame.pts = None
-                for out in self._encoder.encode(frame):
+                for out in self._out.encode(frame):
                     yield at, out
-        for out in self._encoder.encode(None):
+        for out in self._out.encode(None):
             yield self._end, out
 
     def mux_until(self, container: Any, seconds: Fraction) -> None:
