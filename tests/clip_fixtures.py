@@ -50,21 +50,36 @@ def write_video(path: Path, count: int, *, size: tuple[int, int] = (128, 96),
                 fps: Fraction | int = 24, codec: str = "libx264",
                 options: dict[str, str] | None = None, pix_fmt: str = "yuv420p",
                 pts: Sequence[int] | None = None, time_base: Fraction | None = None,
-                timecode: str | None = None) -> Path:
-    """Encode ``count`` numbered frames; ``pts``/``time_base`` give irregular timing (VFR)."""
+                timecode: str | None = None, rotation: int = 0, deep: bool = False,
+                audio: str | None = None, sample_rate: int = 48000) -> Path:
+    """Encode ``count`` numbered frames; ``pts``/``time_base`` give irregular timing (VFR).
+
+    ``rotation``: a display matrix turning the stored frames by that many degrees
+    counter-clockwise (``size`` is the stored size). ``deep``: the frames are 16-bit with
+    detail below 8 bits (:func:`deep_frame`). ``audio``: an audio encoder (e.g. "aac") for a
+    stereo tone as long as the video.
+    """
     w, h = size
     container = av.open(str(path), "w")
     if timecode:
         container.metadata["timecode"] = timecode
     stream = container.add_stream(codec, rate=Fraction(fps))
     stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
+    if rotation:
+        stream.set_display_rotation(rotation)
     if options:
         stream.options = dict(options)
+    sound = container.add_stream(audio, rate=sample_rate) if audio else None
+    if sound is not None:
+        sound.layout = "stereo"
     if time_base is not None:
         stream.time_base = time_base
         stream.codec_context.time_base = time_base
     for i in range(count):
-        frame = av.VideoFrame.from_ndarray(numbered_frame(i, w, h), format="rgb24")
+        if deep:
+            frame = av.VideoFrame.from_ndarray(deep_frame(i, w, h), format="rgb48le")
+        else:
+            frame = av.VideoFrame.from_ndarray(numbered_frame(i, w, h), format="rgb24")
         if pts is not None:
             frame.pts = int(pts[i])
             frame.time_base = time_base
@@ -72,8 +87,41 @@ def write_video(path: Path, count: int, *, size: tuple[int, int] = (128, 96),
             container.mux(packet)
     for packet in stream.encode():
         container.mux(packet)
+    if sound is not None:
+        _write_tone(container, sound, round(sample_rate * count / Fraction(fps)))
     container.close()
     return path
+
+
+def deep_frame(i: int, width: int = 128, height: int = 96) -> np.ndarray:
+    """:func:`numbered_frame` as uint16 with a fine ramp below the 8-bit step in red."""
+    frame = numbered_frame(i, width, height).astype(np.uint16) * 257
+    ramp = (np.arange(width, dtype=np.uint16) * 7 % 200)[None, :]
+    frame[..., 0] = np.minimum(frame[..., 0].astype(np.uint32) + ramp, 65535).astype(np.uint16)
+    return frame
+
+
+def _write_tone(container: av.container.OutputContainer, stream: av.AudioStream,
+                samples: int) -> None:
+    """``samples`` samples of a quiet stereo tone in frames of 1024."""
+    fmt = stream.codec_context.format.name
+    done = 0
+    while done < samples:
+        n = min(1024, samples - done)
+        tone = 0.3 * np.sin(np.arange(done, done + n) / 20.0)
+        frame = av.AudioFrame.from_ndarray(
+            np.repeat(tone.astype(np.float32)[None], 2, axis=0), format="fltp", layout="stereo")
+        frame.sample_rate = stream.codec_context.sample_rate
+        frame.pts = done
+        if fmt != "fltp":
+            frame = av.AudioResampler(format=fmt, layout="stereo",
+                                      rate=frame.sample_rate).resample(frame)[0]
+            frame.pts = done
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        done += n
+    for packet in stream.encode():
+        container.mux(packet)
 
 
 def decode_all(path: Path, fmt: str = "rgb24") -> list[np.ndarray]:

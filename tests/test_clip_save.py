@@ -11,6 +11,7 @@ import motionwright as mw
 from clip_fixtures import frame_number, numbered_frame
 from motionwright.errors import (
     Cancelled,
+    FidelityWarning,
     InvalidInputError,
     UnsupportedFormatError,
 )
@@ -76,14 +77,16 @@ def test_prores_4444_and_uint16_input(tmp_path):
     deep = np.stack([numbered_frame(i, 64, 48) for i in range(3)]).astype(np.uint16) * 257
     deep[..., 0] += 100  # detail below 8 bits must survive in 10 bits
     clip = mw.Clip.from_frames(deep, fps=25)
-    out = clip.save(tmp_path / "deep.mov", "prores", profile="4444")
+    with pytest.warns(FidelityWarning, match="16 bits per component but prores"):
+        out = clip.save(tmp_path / "deep.mov", "prores", profile="4444")
     with av.open(str(out)) as container:
         assert container.streams.video[0].codec_context.pix_fmt.startswith("yuv444p1")
     back = mw.Clip.open(out)
     assert psnr(back[1], deep[1], 65535.0) > 45
-    h264 = mw.Clip.open(clip.save(tmp_path / "deep.mp4"))
-    assert h264.dtype == np.uint8
-    assert psnr(h264[1], np.rint(deep[1] / 257)) > 30
+    with pytest.warns(FidelityWarning, match="h264 is written with 10"):
+        h264 = mw.Clip.open(clip.save(tmp_path / "deep.mp4"))
+    assert h264.dtype == np.uint16 and h264.info["source_bit_depth"] == 10
+    assert psnr(h264[1], deep[1], 65535.0) > 30
 
 
 def test_png_sequence_round_trip_is_exact(tmp_path, source_clip):
@@ -132,7 +135,8 @@ def test_png_sequence_saved_over_itself(tmp_path, source_clip):
     back = mw.Clip.open(pattern)
     assert [frame_number(f) for f in back] == list(range(5, 15))
     assert str(back.start_timecode) == "01:00:00;05"
-    other = clip[:2].save(tmp_path / "seq" / "take2.%04d.png")
+    assert back.source.files[0].name == "shot.0005.png"  # the source's frame numbers
+    other = back[:2].save(tmp_path / "seq" / "take2.%04d.png")
     assert len(mw.Clip.open(other)) == 2
     with pytest.raises(InvalidInputError, match="several image sequences"):
         mw.Clip.open(tmp_path / "seq")
@@ -178,7 +182,7 @@ def test_failed_save_keeps_the_old_file(tmp_path, source_clip):
 
 
 def test_save_rejects_bad_requests(tmp_path, source_clip):
-    with pytest.raises(UnsupportedFormatError, match="codec: expected one of h264, prores, png"):
+    with pytest.raises(UnsupportedFormatError, match="codec: expected one of h264, hevc"):
         source_clip.save(tmp_path / "x.mp4", "vp9")
     with pytest.raises(UnsupportedFormatError, match=r"ProRes is written to \.mov"):
         source_clip.save(tmp_path / "x.mp4", "prores")

@@ -99,12 +99,28 @@ class Clip:
         return cls(source, start_timecode=start_timecode)
 
     @classmethod
-    def from_frames(cls, frames: Any, fps: Any = Fraction(24), start_timecode: Any = None) -> Clip:
+    def from_frames(cls, frames: Any, fps: Any = None, start_timecode: Any = None, *,
+                    like: Clip | None = None) -> Clip:
         """A clip of frames in memory: ``frames`` is ``(T, H, W, 3)`` uint8 or uint16 RGB.
 
-        The frames are copied, so later changes to ``frames`` do not reach the clip.
+        ``like``: a clip these frames replace one for one (a render of it): ``fps`` and
+        ``start_timecode`` default to its own, and saving keeps its media's audio, rotation
+        and frame numbers. Otherwise ``fps`` defaults to 24. The frames are copied, so later
+        changes to ``frames`` do not reach the clip.
         """
-        return cls(ArraySource(frames, fps=fps, start_timecode=start_timecode))
+        if like is not None:
+            fps = like.fps if fps is None else fps
+            start_timecode = like.start_timecode if start_timecode is None else start_timecode
+        source = ArraySource(frames, fps=Fraction(24) if fps is None else fps,
+                             start_timecode=start_timecode)
+        if like is not None:
+            if len(like) != len(source):
+                raise ShapeError(
+                    f"like: expected a clip of as many frames as frames ({len(source)}), got "
+                    f"{len(like)}; pass like=clip[a:b] for the frames rendered"
+                )
+            source.derived_from = like
+        return cls(source)
 
     @classmethod
     def from_source(cls, source: FrameSource) -> Clip:
@@ -140,7 +156,7 @@ class Clip:
 
     @property
     def size(self) -> tuple[int, int]:
-        """``(width, height)`` in pixels."""
+        """``(width, height)`` in pixels, as displayed (a rotated video's frames are upright)."""
         return self._size
 
     @property
@@ -195,9 +211,11 @@ class Clip:
     def info(self) -> dict[str, Any]:
         """JSON-safe facts for display (``motionwright info``).
 
-        Keys: frames, fps ("num/den"), fps_float, size ([w, h]), width, height, codec, pix_fmt,
-        timecode, drop_frame, duration (seconds, float, for display only), path, bit_depth,
-        keyframe_interval, and source_range for a sub-clip. Sources may add more.
+        Keys: frames, fps ("num/den"), fps_float, size ([w, h], as displayed), width, height,
+        codec, pix_fmt, timecode, drop_frame, duration (seconds, float, for display only), path,
+        bit_depth, keyframe_interval, and source_range for a sub-clip. Sources may add more
+        (a video adds rotation: counter-clockwise degrees its stored frames are turned by for
+        display).
         """
         extra = dict(self._source.info()) if hasattr(self._source, "info") else {}
         w, h = self._size
@@ -286,23 +304,36 @@ class Clip:
     # -- saving -------------------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike, codec: str | None = None, *, crf: int = 18,
-             preset: str = "medium", profile: str = "hq", start_number: int = 0,
-             options: dict[str, str] | None = None, progress: ProgressCallback | None = None,
-             cancel: Any = None) -> Path:
+             preset: str = "medium", profile: str | None = None, even: str | None = None,
+             start_number: int | None = None, options: dict[str, str] | None = None,
+             progress: ProgressCallback | None = None, cancel: Any = None) -> Path:
         """Write the clip, keeping its fps and start timecode; returns the path written.
 
-        ``codec``: ``"h264"`` (.mp4, .mov, .mkv; ``crf`` and ``preset`` as in x264; yuv420p, so
-        width and height must be even), ``"prores"`` (.mov; prores_ks, 10-bit 4:2:2; ``profile``
-        is proxy, lt, standard, hq, 4444 or 4444xq, the last two 4:4:4) or ``"png"`` (a pattern
-        like ``out/shot.%04d.png`` or a folder, numbered from ``start_number``; 16-bit frames
-        give 16-bit PNGs; fps and timecode go into a ``.mwseq.json`` sidecar). None picks png for
-        a pattern or a path without a suffix and h264 otherwise. ``options`` are passed to the
-        encoder. Writing is atomic: a failure or a ``cancel`` leaves nothing at ``path``.
-        Variable-frame-rate clips are written at the constant rate ``fps``.
+        ``codec``: ``"h264"`` or ``"hevc"`` (.mp4, .mov, .mkv; ``crf`` and ``preset`` as in
+        x264/x265; 4:2:0, so width and height must be even unless ``even`` is ``"pad"`` (repeat
+        the last row/column) or ``"crop"`` (drop it)), ``"prores"`` (.mov; prores_ks, 10-bit
+        4:2:2; ``profile`` is proxy, lt, standard, hq, 4444 or 4444xq, the last two 4:4:4;
+        default: the source's profile, else hq) or ``"png"`` (a pattern like
+        ``out/shot.%04d.png`` or a folder; fps and timecode go into a ``.mwseq.json`` sidecar).
+        None picks png for a pattern or a path without a suffix; for video the source's codec
+        when it is H.264, HEVC or ProRes (and the container takes it), ProRes for a
+        high-bit-depth clip in .mov, else H.264.
+
+        What the source media carries is kept (see :mod:`motionwright.io.output`): ``uint16``
+        clips are written as 10-bit video or 16-bit PNG; the source's audio is copied into
+        video files, trimmed to the clip's frames; a rotated source is written with its
+        display matrix; PNG frames are numbered from ``start_number``, by default the first
+        frame's number in the source (the number in an image file's name, the frame index of
+        a video). What cannot be kept is said with a
+        :class:`~motionwright.errors.FidelityWarning`. Every setting is checked before the
+        first frame is computed. ``options`` are passed to the encoder. Writing is atomic: a
+        failure or a ``cancel`` leaves nothing at ``path``. Variable-frame-rate clips are
+        written at the constant rate ``fps``. H.264 and HEVC are lossy: pixels are kept bit
+        for bit only by ``"png"``.
         """
         from .io.writer import save_clip
 
-        return save_clip(self, path, codec, crf=crf, preset=preset, profile=profile,
+        return save_clip(self, path, codec, crf=crf, preset=preset, profile=profile, even=even,
                          start_number=start_number, options=options, progress=progress,
                          cancel=cancel)
 

@@ -74,6 +74,10 @@ class TruncatedMediaWarning(UserWarning):
     """A media file ends early; only its decodable frames are used."""
 
 
+class FidelityWarning(UserWarning):
+    """Something of the source (bit depth, audio, rotation, ...) is not kept in an output."""
+
+
 def require_extra(module: str, extra: str, feature: str):
     """Import ``module`` or raise :class:`MissingExtraError` naming the extra to install."""
     import importlib

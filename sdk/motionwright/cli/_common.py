@@ -62,6 +62,25 @@ def parse_size(text: str) -> tuple[int, int]:
     return width, height
 
 
+def add_output_options(parser: Any, what: str = "output") -> None:
+    """Add ``--codec`` and ``--even`` (how the ``what`` video is written) to ``parser``."""
+    parser.add_argument("--codec", choices=("h264", "hevc", "prores", "png"), default=None,
+                        help=f"{what} codec (default: the source's H.264/HEVC/ProRes when the "
+                        "file type takes it, ProRes for high-bit-depth sources in .mov, else "
+                        "H.264; png for a pattern or folder); the bit depth follows the source")
+    parser.add_argument("--even", choices=("pad", "crop"), default=None,
+                        help="H.264/HEVC need an even width and height: pad (repeat the last "
+                        "row/column) or crop (drop it) an odd-sized clip; default: refuse")
+
+
+def check_output(clip: Any, path: Any, args: argparse.Namespace) -> None:
+    """Refuse output settings that would fail, before any work is done (see
+    :func:`motionwright.io.output.plan_output`); warnings about what is not kept print now."""
+    from ..io.output import plan_output
+
+    plan_output(clip, path, args.codec, even=args.even)
+
+
 def print_json(payload: Any) -> None:
     """Print ``payload`` as indented JSON on stdout."""
     json.dump(payload, sys.stdout, indent=2, default=str)

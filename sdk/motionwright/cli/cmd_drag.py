@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import parse_box, parse_size, parse_xy, progress_bar
+from ._common import (
+    add_output_options,
+    check_output,
+    parse_box,
+    parse_size,
+    parse_xy,
+    progress_bar,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,6 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     diff.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("-o", "--output", metavar="OUT",
                         help="video or image-sequence pattern to write")
+    add_output_options(parser)
     parser.add_argument("--compare", metavar="VIDEO",
                         help="also write a side-by-side video with handles and targets drawn")
     parser.set_defaults(func=run)
@@ -106,6 +114,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.output:
         raise InvalidInputError("-o/--output: required (the video or image-sequence pattern "
                                 "to write)")
+    check_output(clip, args.output, args)
+    if args.compare:
+        from ..io.output import plan_output
+        from ..preview.compare import side_by_side
+
+        plan_output(side_by_side(clip, clip), args.compare)  # its size; nothing is drawn
     bar = progress_bar()
     if args.backend == "diffusion":
         from ..methods.backend import render_drag
@@ -114,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
                              memory=args.memory, progress=bar)
     else:
         result = render(clip, [edit], backend=args.backend, progress=bar)
-    result.save(args.output, progress=bar)
+    result.save(args.output, codec=args.codec, even=args.even, progress=bar)
     print(f"drag rendered ({args.backend}) -> {args.output}", file=sys.stderr)
     if args.compare:
         from ..preview.compare import side_by_side

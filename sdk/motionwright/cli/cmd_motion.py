@@ -12,7 +12,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import parse_range, parse_size, print_json, progress_bar
+from ._common import (
+    add_output_options,
+    check_output,
+    parse_range,
+    parse_size,
+    print_json,
+    progress_bar,
+)
 
 MEMORY_CHOICES = ("auto", "gpu", "balanced", "lowvram")
 
@@ -95,8 +102,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "frame rate)")
     apply.add_argument("--strength", type=_positive_float, default=1.0,
                        help="how much of the learned motion to apply (1 = as learned)")
-    apply.add_argument("--codec", choices=("h264", "prores", "png"), default=None,
-                       help="output codec (default: from the file name)")
+    add_output_options(apply)
     _runtime_options(apply)
     apply.set_defaults(func=run_apply)
 
@@ -194,10 +200,16 @@ def run_apply(args: argparse.Namespace) -> int:
 
     motion = MotionEmbedding.load(args.motion)
     edit = MotionTransfer(motion, strength=args.strength)
-    models = _models(args)
     inputs = args.image or args.clip
     several = len(inputs) > 1
     out = Path(args.output)
+    # The generated frames' size is known only after generation: check the output settings
+    # on a stand-in of the requested size (model sizes are even).
+    width, height = args.size or (64, 64)
+    stand_in = Clip.from_frames(np.zeros((1, height, width, 3), np.uint8))
+    for item in inputs:
+        check_output(stand_in, _output_for(out, Path(item).stem or "shot", several), args)
+    models = _models(args)
     bar = progress_bar()
     source_fps = (motion.source or {}).get("fps")
     for item in inputs:
@@ -213,7 +225,7 @@ def run_apply(args: argparse.Namespace) -> int:
             shot, edit, models=models, num_frames=args.frames, size=args.size,
             steps=args.steps, seed=args.seed, progress=bar)
         target = _output_for(out, Path(item).stem or "shot", several)
-        written = result.save(target, codec=args.codec, progress=bar)
+        written = result.save(target, codec=args.codec, even=args.even, progress=bar)
         print(f"{item}: {len(result)} frames {result.size[0]}x{result.size[1]} at "
               f"{result.fps} fps -> {written}")
     return 0

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import parse_range, progress_bar
+from ._common import add_output_options, check_output, parse_range, progress_bar
 
-_SUFFIX = {"h264": ".mp4", "prores": ".mov"}
+_SUFFIX = {"h264": ".mp4", "hevc": ".mp4", "prores": ".mov"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,8 +25,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--range", type=parse_range, metavar="A:B",
                         help="render frames A to B-1 only (default: the clip's in/out range)")
     parser.add_argument("--clip", metavar="ID", help="render only this clip of the project")
-    parser.add_argument("--codec", choices=("h264", "prores", "png"), default="h264",
-                        help="output codec (png writes an image sequence)")
+    parser.add_argument("--model", metavar="PATH",
+                        help="diffusion backend: model folder or file (default: the configured "
+                        "models)")
+    add_output_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -45,9 +47,10 @@ def _frame_range(ref, length: int, requested) -> tuple[int, int]:
     return start, stop
 
 
-def _output_path(out: Path, name: str, codec: str, several: bool) -> Path:
+def _output_path(out: Path, name: str, source: str, codec: str | None, several: bool) -> Path:
     """``out`` itself for one clip; with several, the file or folder ``name`` (a safe file
-    name made from the clip id) checked to lie inside the folder ``out``."""
+    name made from the clip id) checked to lie inside the folder ``out``, of the ``source``
+    video's file type when no codec is given."""
     from ..file_names import path_inside
 
     if not several:
@@ -56,6 +59,9 @@ def _output_path(out: Path, name: str, codec: str, several: bool) -> Path:
         return out
     if codec == "png":
         return path_inside(out, name, "frame.%04d.png")
+    if codec is None:
+        suffix = Path(source).suffix.lower()
+        return path_inside(out, name + (suffix if suffix in (".mp4", ".mov", ".mkv") else ".mov"))
     return path_inside(out, f"{name}{_SUFFIX[codec]}")
 
 
@@ -80,13 +86,19 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     several = len(refs) > 1
     names = safe_file_names(ref.id for ref in refs)
-    targets = {ref.id: _output_path(out, names[ref.id], args.codec, several) for ref in refs}
+    targets = {ref.id: _output_path(out, names[ref.id], ref.path, args.codec, several)
+               for ref in refs}
     bar = progress_bar()
+    jobs = []
     for ref in refs:
         clip = Clip.open(ref.path)
         start, stop = _frame_range(ref, len(clip), args.range)
-        result = render(clip, project.edits[ref.id], backend=args.backend, progress=bar)
         target = targets[ref.id]
-        result[start:stop].save(target, codec=args.codec, progress=bar)
+        check_output(clip[start:stop], target, args)
+        jobs.append((ref, clip, start, stop, target))
+    for ref, clip, start, stop, target in jobs:
+        result = render(clip, project.edits[ref.id], backend=args.backend, models=args.model,
+                        progress=bar)
+        result[start:stop].save(target, codec=args.codec, even=args.even, progress=bar)
         print(f"{ref.id}: frames {start}:{stop} -> {target}")
     return 0

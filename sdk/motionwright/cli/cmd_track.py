@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ._common import parse_range, parse_xy, progress_bar
+from ._common import add_output_options, check_output, parse_range, parse_xy, progress_bar
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="track file to write: .npz or .json")
     parser.add_argument("--overlay", metavar="VIDEO",
                         help="also write a video of the clip with the tracks drawn")
+    add_output_options(parser, "overlay")
     parser.set_defaults(func=run)
 
 
@@ -47,18 +48,20 @@ def run(args: argparse.Namespace) -> int:
             f"(0..{len(clip) - 1})"
         )
     points = PointSet(args.points, frame=args.frame)
+    if args.overlay:
+        check_output(clip, args.overlay, args)
     traj = track(clip, points, frames=args.range, progress=progress_bar())
     traj.save(args.output)
     seen = float(traj.visible.mean()) if traj.visible.size else 0.0
     print(f"tracked {traj.num_points} points over {traj.num_frames} frames "
           f"(visible {seen:.0%}) -> {args.output}", file=sys.stderr)
     if args.overlay:
-        _write_overlay(clip, traj, args.overlay)
+        _write_overlay(clip, traj, args)
         print(f"overlay -> {args.overlay}", file=sys.stderr)
     return 0
 
 
-def _write_overlay(clip, traj, path: str) -> None:
+def _write_overlay(clip, traj, args: argparse.Namespace) -> None:
     from ..preview.compare import MappedSource
     from ..preview.overlay import draw_tracks
 
@@ -70,4 +73,5 @@ def _write_overlay(clip, traj, path: str) -> None:
         return out
 
     source = MappedSource(clip, draw)
-    type(clip).from_source(source).save(path, progress=progress_bar())
+    type(clip).from_source(source).save(args.overlay, codec=args.codec, even=args.even,
+                                        progress=progress_bar())

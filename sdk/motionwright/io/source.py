@@ -14,7 +14,10 @@ A source may also provide, and :class:`~motionwright.clip.Clip` uses when presen
 - ``source_path``: the file or pattern it reads;
 - ``info()``: extra JSON-safe facts for ``clip.info`` (codec, pix_fmt, ...);
 - ``identity``: a hashable key; two clips on sources with equal identities are equal;
-- ``close()``: release open files.
+- ``close()``: release open files;
+- ``derived_from``: the Clip whose frame ``i`` this source's frame ``i`` replaces (a render or
+  an overlay of it), so that saving keeps that media's audio, rotation and frame numbers (see
+  :mod:`motionwright.io.origin`).
 """
 
 from __future__ import annotations
@@ -86,6 +89,7 @@ class ArraySource:
         self.start_timecode = Timecode.coerce(start_timecode, self.fps)
         self.dtype = self._frames.dtype
         self.source_path = None
+        self.derived_from: Any = None
 
     def __len__(self) -> int:
         return int(self._frames.shape[0])

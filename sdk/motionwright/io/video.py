@@ -7,6 +7,10 @@ before frame ``i``, decodes forward until frame ``i``'s timestamp (skipping fram
 neither referenced nor wanted) and keeps a few of the frames decoded just before ``i`` in a
 small LRU cache; reading ``i + 1`` next decodes one more frame. ``iter_frames`` streams with its
 own decoder and never seeks after the first frame.
+
+A display matrix (rotation side data, as phones write it) is honoured: frames are returned
+upright, ``size`` is the displayed size and ``rotation`` says by how much the stored frames are
+turned (counter-clockwise degrees: 0, 90, 180 or 270).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import numpy as np
 
 from ..errors import (
     CorruptFileError,
+    FidelityWarning,
     InvalidInputError,
     MediaNotFoundError,
     TruncatedMediaWarning,
@@ -55,6 +60,25 @@ _SEEK_TRIES = 3
 _CONTINUE_SLACK = 8
 
 _AV_ERRORS = (av.error.FFmpegError, EOFError)
+
+
+def _mirrors(frame: Any) -> bool:
+    """Whether ``frame``'s display matrix flips the picture (negative determinant)."""
+    for data in frame.side_data:
+        if "DISPLAYMATRIX" in str(data.type):
+            m = np.frombuffer(bytes(data)[:36], dtype="<i4").astype(np.float64)
+            return m[0] * m[4] - m[1] * m[3] < 0
+    return False
+
+
+def turn(frame: np.ndarray, degrees: int) -> np.ndarray:
+    """``frame`` (``H×W×C``) turned counter-clockwise by ``degrees`` (a multiple of 90), as a
+    new contiguous array (OpenCV's rotate: about 5x faster than a numpy rot90 copy)."""
+    from ._opencv import cv2
+
+    codes = {90: cv2.ROTATE_90_COUNTERCLOCKWISE, 180: cv2.ROTATE_180,
+             270: cv2.ROTATE_90_CLOCKWISE}
+    return cv2.rotate(frame, codes[degrees % 360])
 
 
 def open_container(path: Path) -> Any:
@@ -265,7 +289,8 @@ class VideoSource:
                     f"'{self.path}' holds no video data (its video stream is empty)"
                 )
             self.codec = stream.codec_context.name
-            self.size = (int(stream.codec_context.width), int(stream.codec_context.height))
+            self.stored_size = (int(stream.codec_context.width),
+                                int(stream.codec_context.height))
             self.index = build_index(scan, Fraction(stream.time_base))
             self._lookup = self.index.lookup()
             self._missing_pts = scan.missing_pts
@@ -435,15 +460,36 @@ class VideoSource:
         return good or None
 
     def _settle_format(self, frame: Any) -> None:
+        self._settle_rotation(frame)
         self.pix_fmt = frame.format.name
         bits = max((c.bits for c in frame.format.components), default=8)
         self.source_bit_depth = int(bits)
         depth = self._requested_depth or (16 if bits > 8 else 8)
         self.dtype = np.dtype(np.uint16 if depth == 16 else np.uint8)
         self._np_format = "rgb48le" if depth == 16 else "rgb24"
-        if self.size[0] <= 0 or self.size[1] <= 0:
-            self.size = (int(frame.width), int(frame.height))
+        if self.stored_size[0] <= 0 or self.stored_size[1] <= 0:
+            self.stored_size = (int(frame.width), int(frame.height))
+        w, h = self.stored_size
+        self.size = (h, w) if self.rotation in (90, 270) else (w, h)
         self._to_array(frame)
+
+    def _settle_rotation(self, frame: Any) -> None:
+        """Read the display matrix; one that mirrors or turns by other than a multiple of 90
+        degrees is not applied (with a warning)."""
+        degrees = int(frame.rotation or 0)
+        turns, rest = divmod(degrees, 90)
+        problem = None
+        if rest:
+            problem = f"turns frames by {degrees} degrees, not a multiple of 90"
+        elif _mirrors(frame):
+            problem = "mirrors the picture"
+        if problem:
+            warnings.warn(
+                f"'{self.path}': its display matrix {problem}, which is not applied; frames "
+                "are used as stored", FidelityWarning, stacklevel=6,
+            )
+            turns = 0
+        self.rotation = (turns % 4) * 90
 
     def _warn_if_truncated(self, scan: Any, declared: int | None, exact_header: bool) -> None:
         """Warn when frames the file promises (in its header or its packets) do not decode."""
@@ -468,7 +514,7 @@ class VideoSource:
         return len(self.index)
 
     def _to_array(self, frame: Any) -> np.ndarray:
-        w, h = self.size
+        w, h = self.stored_size
         try:
             if frame.width != w or frame.height != h:
                 arr = frame.to_ndarray(format=self._np_format, width=w, height=h)
@@ -479,6 +525,8 @@ class VideoSource:
                 f"'{self.path}': pixel format {frame.format.name} cannot be converted to RGB "
                 f"({exc})"
             ) from exc
+        if self.rotation:
+            arr = turn(arr, self.rotation)
         arr.setflags(write=False)
         return arr
 
@@ -598,6 +646,7 @@ class VideoSource:
             "source_bit_depth": self.source_bit_depth,
             "keyframe_interval": self.index.keyframe_interval(),
             "variable_frame_rate": self.is_variable_rate,
+            "rotation": self.rotation,
         }
 
     def close(self) -> None:

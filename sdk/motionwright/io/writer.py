@@ -1,16 +1,18 @@
-"""Writing clips: H.264 and ProRes video with PyAV, PNG sequences with OpenCV.
+"""Writing clips: H.264, HEVC and ProRes video with PyAV, PNG sequences with OpenCV.
 
 Every write keeps the clip's fps and start timecode (in the container's metadata for video —
 a QuickTime ``tmcd`` track in .mov/.mp4, a TIMECODE tag in .mkv — and in a ``.mwseq.json``
-sidecar for PNG sequences), reports progress per frame, can be cancelled, and is atomic: it
-goes to a temporary file or folder that is renamed into place only when complete.
+sidecar for PNG sequences), and what :mod:`motionwright.io.output` plans to keep of the source
+media (bit depth, rotation, audio, frame numbers). It reports progress per frame, can be
+cancelled, and is atomic: it goes to a temporary file or folder that is renamed into place
+only when complete. All settings are checked before the first frame is read.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -19,116 +21,88 @@ import av
 import numpy as np
 
 from .._persist import atomic_path, write_json
-from ..errors import InvalidInputError, UnsupportedFormatError
+from ..errors import UnsupportedFormatError
 from ..progress import ProgressCallback, Reporter
-from .images import IMAGE_EXTENSIONS, SequencePattern, sidecar_payload
-
-VIDEO_CONTAINERS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska"}
-PRORES_PROFILES = ("proxy", "lt", "standard", "hq", "4444", "4444xq")
-CODECS = ("h264", "prores", "png")
-DEFAULT_SEQUENCE_NAME = "frame.%06d.png"
+from .audio import AudioCopy
+from .images import SequencePattern, sidecar_payload
+from .output import OutputPlan, plan_output
+from .video import turn
 
 # BT.709 primaries / transfer / matrix (ISO/IEC 23091-2 code points) and limited range.
 _BT709 = 1
 _LIMITED_RANGE = 1
 
 
-def infer_codec(path: Path) -> str:
-    """The codec ``save`` uses when none is given: png for patterns and folders, else h264."""
-    if SequencePattern.parse(path) is not None or path.suffix == "" or path.is_dir():
-        return "png"
-    if path.suffix.lower() in VIDEO_CONTAINERS:
-        return "h264"
-    raise UnsupportedFormatError(
-        f"path: cannot tell the format of '{path}' from its suffix; use .mp4, .mov or .mkv for "
-        "video, or a pattern like 'out/shot.%04d.png' or a folder for PNG frames"
-    )
-
-
 def save_clip(clip: Any, path: str | os.PathLike, codec: str | None = None, *, crf: int = 18,
-              preset: str = "medium", profile: str = "hq", start_number: int = 0,
-              options: dict[str, str] | None = None, progress: ProgressCallback | None = None,
-              cancel: Any = None) -> Path:
+              preset: str = "medium", profile: str | None = None, even: str | None = None,
+              start_number: int | None = None, options: dict[str, str] | None = None,
+              progress: ProgressCallback | None = None, cancel: Any = None) -> Path:
     """Write ``clip`` to ``path`` (see :meth:`motionwright.clip.Clip.save`); returns the path."""
-    target = Path(os.fspath(path))
-    if len(clip) == 0:
-        raise InvalidInputError(f"clip: cannot save an empty clip (0 frames) to '{target}'")
-    codec = infer_codec(target) if codec is None else str(codec).lower()
-    if codec not in CODECS:
-        raise UnsupportedFormatError(
-            f"codec: expected one of {', '.join(CODECS)}, got {codec!r}"
-        )
-    if options is not None and not isinstance(options, dict):
-        raise InvalidInputError(f"options: expected a dict of strings, got {options!r}")
+    plan = plan_output(clip, path, codec, crf=crf, preset=preset, profile=profile, even=even,
+                       start_number=start_number, options=options)
     reporter = Reporter("save", len(clip), progress, cancel)
-    if codec == "png":
-        return _save_png(clip, target, start_number, reporter)
-    return _save_video(clip, target, codec, crf=crf, preset=preset, profile=profile,
-                       options=options or {}, reporter=reporter)
+    if plan.codec == "png":
+        return _save_png(clip, plan, reporter)
+    return _save_video(clip, plan, reporter)
 
 
 # -- video --------------------------------------------------------------------------------------
 
 
-def _video_settings(codec: str, suffix: str, size: tuple[int, int], crf: int, preset: str,
-                    profile: str, options: dict[str, str]) -> tuple[str, str, dict[str, str]]:
-    """Encoder name, pixel format and encoder options for ``codec``."""
-    if codec == "h264":
-        if isinstance(crf, bool) or not isinstance(crf, int) or not 0 <= crf <= 51:
-            raise InvalidInputError(f"crf: expected an integer in 0..51 (lower is better), "
-                                    f"got {crf!r}")
-        w, h = size
-        if w % 2 or h % 2:
-            raise InvalidInputError(
-                f"H.264 (yuv420p) needs an even width and height, got {w}x{h}; crop the clip "
-                "by a pixel or save with codec='prores' or 'png'"
-            )
-        opts = {"crf": str(crf), "preset": str(preset)}
-        return "libx264", "yuv420p", {**opts, **options}
-    if suffix != ".mov":
-        raise UnsupportedFormatError(f"ProRes is written to .mov files, got '{suffix}'")
-    if profile not in PRORES_PROFILES:
-        raise InvalidInputError(
-            f"profile: expected one of {', '.join(PRORES_PROFILES)}, got {profile!r}"
-        )
-    pix_fmt = "yuv444p10le" if profile.startswith("4444") else "yuv422p10le"
-    return "prores_ks", pix_fmt, {"profile": profile, "vendor": "apl0", **options}
-
-
-def _save_video(clip: Any, target: Path, codec: str, *, crf: int, preset: str, profile: str,
-                options: dict[str, str], reporter: Reporter) -> Path:
-    suffix = target.suffix.lower()
-    if suffix not in VIDEO_CONTAINERS:
-        raise UnsupportedFormatError(
-            f"path: {codec} video is written to {', '.join(VIDEO_CONTAINERS)} files, got "
-            f"'{target}'"
-        )
-    encoder, pix_fmt, opts = _video_settings(codec, suffix, clip.size, crf, preset, profile,
-                                             {str(k): str(v) for k, v in options.items()})
+def _save_video(clip: Any, plan: OutputPlan, reporter: Reporter) -> Path:
     fps = Fraction(clip.fps)
     reporter.check()
-    with atomic_path(target) as tmp:
-        container = av.open(str(tmp), "w", format=VIDEO_CONTAINERS[suffix])
-        try:
-            container.metadata["timecode"] = str(clip.start_timecode)
-            stream = container.add_stream(encoder, rate=fps)
-            stream.width, stream.height = clip.size
-            stream.pix_fmt = pix_fmt
-            stream.options = opts
-            ctx = stream.codec_context
-            ctx.color_primaries = ctx.color_trc = ctx.colorspace = _BT709
-            ctx.color_range = _LIMITED_RANGE
-            for i, array in enumerate(clip):
-                frame = _to_video_frame(array, pix_fmt)
-                frame.pts = i
-                for packet in stream.encode(frame):
+    audio = AudioCopy(plan.origin, len(clip) / fps) if plan.audio else None
+    try:
+        with atomic_path(plan.path) as tmp:
+            container = av.open(str(tmp), "w", format=plan.container)
+            try:
+                container.metadata["timecode"] = str(clip.start_timecode)
+                stream = container.add_stream(plan.encoder, rate=fps)
+                stream.width, stream.height = plan.size
+                stream.pix_fmt = plan.pix_fmt
+                stream.options = plan.options
+                if plan.rotation:
+                    stream.set_display_rotation(plan.rotation)
+                ctx = stream.codec_context
+                ctx.color_primaries = ctx.color_trc = ctx.colorspace = _BT709
+                ctx.color_range = _LIMITED_RANGE
+                if audio is not None:
+                    audio.attach(container)
+                for i, array in enumerate(clip):
+                    stored = _stored(_fit(array, plan), plan.rotation)
+                    frame = _to_video_frame(stored, plan.pix_fmt)
+                    frame.pts = i
+                    for packet in stream.encode(frame):
+                        container.mux(packet)
+                    if audio is not None:
+                        audio.mux_until(container, (i + 1) / fps)
+                    reporter.step()
+                for packet in stream.encode():
                     container.mux(packet)
-                reporter.step()
-            for packet in stream.encode():
-                container.mux(packet)
-        finally:
-            container.close()
-    return target
+                if audio is not None:
+                    audio.mux_rest(container)
+            finally:
+                container.close()
+    finally:
+        if audio is not None:
+            audio.close()
+    return plan.path
+
+
+def _fit(array: np.ndarray, plan: OutputPlan) -> np.ndarray:
+    """Pad (repeating the edge) or crop ``array`` to an even size when the plan asks."""
+    if plan.even is None:
+        return array
+    h, w = array.shape[:2]
+    if plan.even == "crop":
+        return array[: h - h % 2, : w - w % 2]
+    return np.pad(array, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
+
+
+def _stored(array: np.ndarray, rotation: int) -> np.ndarray:
+    """An upright frame turned back to the orientation stored under a display matrix."""
+    return turn(array, -rotation) if rotation else array
 
 
 def _to_video_frame(array: np.ndarray, pix_fmt: str) -> av.VideoFrame:
@@ -143,22 +117,6 @@ def _to_video_frame(array: np.ndarray, pix_fmt: str) -> av.VideoFrame:
 # -- PNG sequences ------------------------------------------------------------------------------
 
 
-def _png_pattern(target: Path) -> SequencePattern:
-    pattern = SequencePattern.parse(target)
-    if pattern is None:
-        if target.suffix.lower() in IMAGE_EXTENSIONS:
-            raise InvalidInputError(
-                f"path: a PNG sequence needs a frame-number pattern like 'shot.%04d.png' or a "
-                f"folder, got the single file name '{target}'"
-            )
-        return SequencePattern.parse(target / DEFAULT_SEQUENCE_NAME)  # type: ignore[return-value]
-    if pattern.suffix.lower() != ".png":
-        raise UnsupportedFormatError(
-            f"path: PNG frames need a pattern ending in .png, got '{target.name}'"
-        )
-    return pattern
-
-
 def _encode_png(array: np.ndarray) -> bytes:
     from ._opencv import cv2
 
@@ -169,19 +127,27 @@ def _encode_png(array: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def _save_png(clip: Any, target: Path, start_number: int, reporter: Reporter) -> Path:
-    if isinstance(start_number, bool) or not isinstance(start_number, int) or start_number < 0:
-        raise InvalidInputError(f"start_number: expected an integer >= 0, got {start_number!r}")
-    pattern = _png_pattern(target)
+def _stage_folder(parent: Path, prefix: str) -> Path:
+    """A new, empty hidden folder in ``parent``, created with the usual permissions (umask),
+    unlike ``tempfile.mkdtemp``'s private 0700, since a fresh one is renamed into place."""
+    parent.mkdir(parents=True, exist_ok=True)
+    while True:
+        stage = parent / f".{prefix}.{secrets.token_hex(4)}.part"
+        try:
+            stage.mkdir()
+            return stage
+        except FileExistsError:
+            continue
+
+
+def _save_png(clip: Any, plan: OutputPlan, reporter: Reporter) -> Path:
+    target, pattern, start_number = plan.path, plan.pattern, plan.start_number
+    assert pattern is not None
     folder = pattern.folder
     reporter.check()
     fresh_folder = not folder.exists()
-    if fresh_folder:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".part",
-                                      dir=folder.parent))
-    else:
-        stage = Path(tempfile.mkdtemp(prefix=".mwseq.", suffix=".part", dir=folder))
+    stage = (_stage_folder(folder.parent, folder.name) if fresh_folder
+             else _stage_folder(folder, "mwseq"))
     try:
         names = []
         for i, array in enumerate(clip):

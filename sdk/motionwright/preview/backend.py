@@ -43,6 +43,8 @@ class PreviewSource:
         self.fps = clip.fps
         self.size = clip.size
         self.start_timecode = clip.start_timecode
+        self.derived_from = clip
+        self.dtype = clip.dtype
         self._reporter = Reporter("preview", len(clip), progress, cancel)
         self._done: set[int] = set()
         self._lock = threading.Lock()

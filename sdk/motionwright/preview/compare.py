@@ -26,6 +26,8 @@ class MappedSource:
         self.fps = clip.fps
         self.size = size or clip.size
         self.start_timecode = clip.start_timecode
+        self.derived_from = clip
+        self.dtype = clip.dtype
 
     def __len__(self) -> int:
         return len(self._clip)

@@ -38,6 +38,7 @@ class DragOutput:
         self.fps = clip.fps
         self.size = clip.size
         self.start_timecode = clip.start_timecode
+        self.derived_from = clip
         self.dtype = clip.dtype
         self.source_path = None
 
