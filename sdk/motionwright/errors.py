@@ -61,6 +61,11 @@ class TruncatedMediaWarning(UserWarning):
     """A media file ends early; only its decodable frames are used."""
 
 
+class FallbackWarning(UserWarning):
+    """A run went on with a substitute for something missing (e.g. no SAM model configured:
+    the drag's foreground split is made by the mask or by motion instead)."""
+
+
 def require_extra(module: str, extra: str, feature: str):
     """Import ``module`` or raise :class:`MissingExtraError` naming the extra to install."""
     import importlib
