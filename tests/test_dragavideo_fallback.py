@@ -8,15 +8,15 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-import motionwright as mw  # noqa: E402
-from motionwright.cli.main import main  # noqa: E402
-from motionwright.edits import DragEdit  # noqa: E402
-from motionwright.errors import FallbackWarning  # noqa: E402
-from motionwright.methods.dragavideo import DragSettings, drag_clip  # noqa: E402
-from motionwright.models import load_model  # noqa: E402
-from motionwright.models.errors import ModelNotFoundError  # noqa: E402
-from motionwright.synthetic import make_moving_objects  # noqa: E402
-from tiny_models import tiny_model  # noqa: E402
+import motionwright as mw
+from motionwright.cli.main import main
+from motionwright.edits import DragEdit
+from motionwright.errors import FallbackWarning
+from motionwright.methods.dragavideo import DragSettings, drag_clip
+from motionwright.models import load_model
+from motionwright.models.errors import ModelNotFoundError
+from motionwright.synthetic import make_moving_objects
+from tiny_models import tiny_model
 
 FAST = dict(size=(32, 32), steps=10, levels=(8, 7, 5, 4), lora_steps=0, dift_ensemble=1,
             correspondence="flow", iterations=1)
