@@ -28,7 +28,7 @@ import numpy as np
 from .features import sample_points
 
 #: Elements of sampled features held at once while refining (``points · candidates · C``).
-_REFINE_ELEMENTS = 1 << 23
+REFINE_ELEMENTS = 1 << 23
 _FINE_STEPS = 8  # candidates per cell in the first refinement (each side of the best)
 
 
@@ -105,7 +105,7 @@ def _similarity(fmap, query, pts, image_size):
     import torch.nn.functional as F
 
     p, q, _ = pts.shape
-    step = max(1, _REFINE_ELEMENTS // max(1, q * fmap.shape[0]))
+    step = max(1, REFINE_ELEMENTS // max(1, q * fmap.shape[0]))
     out = []
     for i in range(0, p, step):
         part = pts[i:i + step]

@@ -14,6 +14,7 @@ def drag_estimates(loaded, clip, edit_frame: int, settings: DragSettings | None 
     ``settings.stride``, at the model working size) for each of ``policies``."""
     from ...models.estimate import estimate_drag
     from ...models.memory import get_policy
+    from .dift import REFINE_ELEMENTS
 
     s = settings or DragSettings()
     pipe = loaded.pipeline
@@ -24,12 +25,15 @@ def drag_estimates(loaded, clip, edit_frame: int, settings: DragSettings | None 
     out = {}
     for name in policies:
         policy = get_policy(name)
+        batch = frames_per_call(policy, len(rows), s)
         out[policy.name] = estimate_drag(
             pipe.unet, pipe.vae, pipe.text_encoder, frames=len(rows),
             latent_hw=(size[1] // scale, size[0] // scale), dtype=loaded.dtype, policy=policy,
-            frame_batch=frames_per_call(policy, len(rows), s), levels=len(set(s.levels)),
-            tokens=tokens, lora=s.lora_steps > 0, lora_batch=s.lora_batch,
-            lora_rank=s.lora_rank, cross_frame=s.cross_frame)
+            frame_batch=batch, levels=len(set(s.levels)), tokens=tokens,
+            lora=s.lora_steps > 0, lora_batch=s.lora_batch, lora_rank=s.lora_rank,
+            cross_frame=s.cross_frame,
+            dift_chunk=batch if s.correspondence == "dift" else None,
+            dift_matching_elements=REFINE_ELEMENTS)
     return out
 
 
