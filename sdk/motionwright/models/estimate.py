@@ -284,8 +284,9 @@ def estimate_dift(unet, *, latent_hw: tuple[int, int], dtype, chunk: int, block:
                   unet_meta=None) -> dict[str, int]:
     """Bytes of the DIFT point propagation of a drag (beyond the weights), which streams the
     clip ``chunk`` frames at a time (``motionwright.methods.dragavideo.dift``): ``"dift
-    features"``: the fp32 features of decoder block ``block`` for the two chunks held
-    (``2 · chunk · C · h' · w' · 4``; SD 1.5 at 512²: 1280 × 32 × 32, 5.2 MB a frame);
+    features"``: fp32 features of decoder block ``block`` for three chunks (the chunk kept
+    while the next is computed, that one's sum over the noise draws and one UNet output:
+    ``3 · chunk · C · h' · w' · 4``; SD 1.5 at 512²: 1280 × 32 × 32, 5.2 MB a frame);
     ``"dift unet pass"``: one no-grad UNet pass of ``chunk`` latents; ``"dift matching"``: the
     fp32 features the refinement samples at once (``matching_elements``, a fixed budget, with
     their normalised copy and products). None of it grows with the clip."""
@@ -293,7 +294,7 @@ def estimate_dift(unet, *, latent_hw: tuple[int, int], dtype, chunk: int, block:
     name = f"up_blocks.{min(block, len(unet_meta.up_blocks) - 1)}"
     act, shape = _generation_pass(unet_meta, chunk, latent_hw, dtype, tokens, chunked, name)
     per_frame = 4 * int(shape[1]) * int(shape[2]) * int(shape[3])
-    return {"dift features": 2 * chunk * per_frame, "dift unet pass": act,
+    return {"dift features": 3 * chunk * per_frame, "dift unet pass": act,
             "dift matching": 3 * 4 * matching_elements}
 
 

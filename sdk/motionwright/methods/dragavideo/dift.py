@@ -12,9 +12,10 @@ neighbours in x and in y. Bilinear sampling at a point is exactly what upsamplin
 reading that pixel would give, so this is DIFT's image-resolution matching, done locally.
 
 :class:`StreamedFeatures` computes the features of a chunk of frames when tracking reaches
-it and keeps only the last two chunks, so the device holds ``2 · chunk`` frames of features
-whatever the clip length. Each frame's noise draws are seeded by its frame index, so a frame's
-features do not depend on the chunk it was computed in.
+it and keeps only the last two chunks, so the device holds at most three chunks of features
+(the kept one and, while the next is computed, its sum over the noise draws and one UNet
+output) whatever the clip length. Each frame's noise draws are seeded by its frame index, so
+a frame's features do not depend on the chunk it was computed in.
 """
 
 from __future__ import annotations
@@ -52,14 +53,15 @@ def dift_features(unet, latents, cond, alphas_cumprod, frames, *, timestep: int 
     with torch.no_grad(), FeatureRecorder(unet, [name]) as rec:
         for e in range(ensemble):
             noisy = a ** 0.5 * latents + (1 - a) ** 0.5 * noise[:, e]
-            maps = []
             for i in range(0, len(noisy), batch):
                 chunk = noisy[i:i + batch]
                 unet(chunk, timestep, encoder_hidden_states=cond.expand(len(chunk), -1, -1))
-                maps.append(rec.features[name].float())
-            fmap = torch.cat(maps)
-            total = fmap if total is None else total + fmap
-    return total / ensemble
+                fmap = rec.features.pop(name)
+                if total is None:
+                    total = fmap.new_zeros((len(latents), *fmap.shape[1:]), dtype=torch.float32)
+                total[i:i + len(chunk)] += fmap.float()
+                del fmap
+    return total.div_(ensemble)
 
 
 def frame_seed(seed: int, frame: int) -> int:
