@@ -38,8 +38,14 @@ def test_per_frame_bytes_are_the_latents_offsets_adam_and_mask():
 def test_the_estimate_grows_by_the_per_frame_bytes_and_dift_does_not_grow(sd15):
     small, large = _estimate(sd15, 6), _estimate(sd15, 12)
     per_frame = drag_bytes_per_frame((16, 16), torch.float32, 4)
-    assert large.peak_bytes - small.peak_bytes == 6 * per_frame
     assert large.parts["latents + optimiser"] == 12 * per_frame
+    # The tracking samples: 9 handle points × 4 levels × 64 channels (the tiny UNet's
+    # up_blocks.0) in fp32, 23 samples each gathered and concatenated (45 copies).
+    samples = 9 * 4 * 64 * 4 * 45
+    grown = large.phases["drag forward+backward"] - small.phases["drag forward+backward"]
+    assert grown == 6 * samples
+    assert max(large.phases, key=large.phases.get) == "drag forward+backward"
+    assert large.peak_bytes - small.peak_bytes == 6 * (per_frame + samples)
     assert small.phases["dift propagation"] == large.phases["dift propagation"] > 0
     # Generation with cross-frame attention runs both branches of every frame at once.
     small, large = (_estimate(sd15, n, cross_frame=True) for n in (6, 12))
@@ -66,3 +72,20 @@ def test_full_size_dift_features_match_their_arithmetic():
     assert parts["dift features"] == 3 * 4 * 1280 * 32 * 32 * 4
     assert parts["dift matching"] == 3 * 4 * (1 << 23)
     assert parts["dift unet pass"] > 0
+
+
+def test_drag_estimates_count_every_handle_set(sd15):
+    import numpy as np
+
+    import motionwright as mw
+    from motionwright.methods.dragavideo import DragSettings
+    from motionwright.methods.dragavideo.policy import drag_estimates
+
+    clip = mw.Clip.from_frames(np.zeros((4, 40, 48, 3), np.uint8))
+    settings = DragSettings(size=(32, 32), lora_steps=0)
+    one, three = (drag_estimates(sd15, clip, 0, settings, ("lowvram",), handles=n)["lowvram"]
+                  for n in (1, 3))
+    grown = three.phases["drag forward+backward"] - one.phases["drag forward+backward"]
+    # 2 more handles of 3×3 points, 4 frames, 4 levels, 64 channels, fp32, 45 samples.
+    assert grown == 2 * 9 * 4 * 4 * 64 * 4 * 45
+    assert "dift propagation" in one.phases

@@ -316,7 +316,8 @@ def estimate_drag(unet, vae, text_encoder, *, frames: int, latent_hw: tuple[int,
                   lora_rank: int = 16, cross_frame: bool = True,
                   lora_targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0"),
                   dift_chunk: int | None = None, dift_block: int = 1,
-                  dift_matching_elements: int = 0) -> VramEstimate:
+                  dift_matching_elements: int = 0, points: int = 9,
+                  point_samples: int = 23) -> VramEstimate:
     """Estimated peak bytes of a Drag-A-Video run on an SD 1.5 model under ``policy``.
 
     ``frames``: frames the diffusion processes; ``latent_hw``: the latent size of the model
@@ -327,7 +328,11 @@ def estimate_drag(unet, vae, text_encoder, *, frames: int, latent_hw: tuple[int,
     ``lora``), the denoising pass (``2 · frames`` latents with ``cross_frame``, no gradients)
     and the VAE at ``policy.vae_chunk`` frames, and with ``dift_chunk`` the DIFT propagation
     (:func:`estimate_dift`); text encoder and VAE weights stay resident only under
-    ``offload="none"``; per processed frame, :func:`drag_bytes_per_frame`.
+    ``offload="none"``; per processed frame, :func:`drag_bytes_per_frame`. The drag phase
+    also holds, per processed frame, the fp32 features the tracking samples for each of the
+    ``points`` handle points at every level: ``point_samples`` of them (the reference, the Δp
+    candidates and the loss patch: 1 + 13 + 9 by default), the samples of one iteration
+    gathered once and concatenated once.
     """
     import torch
 
@@ -340,6 +345,9 @@ def estimate_drag(unet, vae, text_encoder, *, frames: int, latent_hw: tuple[int,
     trace = _trace(unet_meta, lambda: unet_meta(sample, t, encoder_hidden_states=context),
                    segment_of, training=True)
     drag = _saved_for_backward(trace, segment_of is not None)
+    n_up = len(unet.config.block_out_channels)
+    channels = list(reversed(unet.config.block_out_channels))[max(0, n_up - 2)]
+    drag += frames * points * levels * channels * 4 * (2 * point_samples - 1)
     lora_pass = lora_w = 0
     if lora:
         for name, p in unet_meta.named_parameters():

@@ -58,7 +58,8 @@ def drag_clip(loaded, clip, edit, settings: DragSettings | None = None, *,
     s = settings or DragSettings()
     pipe = loaded.pipeline
     device, dtype = loaded.device, loaded.dtype
-    policy, estimate = choose_drag_policy(loaded, clip, edit.frame, s, memory)
+    policy, estimate = choose_drag_policy(loaded, clip, edit.frame, s, memory,
+                                          len(edit.handles))
     t_count = len(clip)
     planned = processed_rows(t_count, s.stride, edit.frame)
     chunk = frames_per_call(policy, len(planned), s)
