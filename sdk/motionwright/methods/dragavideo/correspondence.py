@@ -58,8 +58,9 @@ class DiftCorrespondence:
         import cv2
 
         s = self.settings
-        small = np.stack([cv2.resize(to_uint8(self.clip[start + r]), self.size,
-                                     interpolation=cv2.INTER_AREA) for r in rows])
+        frames = self.clip[start + rows.start:start + rows.stop]  # streamed, decoded forward
+        small = np.stack([cv2.resize(to_uint8(f), self.size, interpolation=cv2.INTER_AREA)
+                          for f in frames])
         with self.vae_on():
             latents = encode_frames(self.pipe.vae, small, self.device, self.dtype, self.chunk)
         return dift_features(self.pipe.unet, latents, self.cond, self.alphas,

@@ -72,7 +72,8 @@ def frame_seed(seed: int, frame: int) -> int:
 class StreamedFeatures:
     """Per-row DIFT features of ``count`` rows, computed ``chunk`` rows at a time on first use
     by ``compute(rows: range) -> (len(rows), C, h, w)``; only the last ``keep`` chunks are
-    held. ``held_most`` records the most rows held at once."""
+    held (the oldest is dropped before the next is computed). ``held_most`` records the most
+    rows held at once."""
 
     def __init__(self, compute: Callable[[range], Any], count: int, chunk: int,
                  keep: int = 2) -> None:
@@ -80,7 +81,6 @@ class StreamedFeatures:
         self.chunk, self.keep = max(1, int(chunk)), max(1, int(keep))
         self._chunks: OrderedDict[int, Any] = OrderedDict()
         self.held_most = 0
-        self.computed = 0
 
     def __len__(self) -> int:
         return self.count
@@ -95,7 +95,6 @@ class StreamedFeatures:
                 self._chunks.popitem(last=False)
             rows = range(c * self.chunk, min((c + 1) * self.chunk, self.count))
             self._chunks[c] = self.compute(rows)
-            self.computed += len(rows)
             self.held_most = max(self.held_most, sum(len(v) for v in self._chunks.values()))
         return self._chunks[c][int(row) - c * self.chunk]
 
