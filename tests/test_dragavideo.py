@@ -12,7 +12,8 @@ from motionwright.errors import Cancelled, InvalidInputError  # noqa: E402
 from motionwright.methods.dragavideo import DragSettings, ddim, drag_clip, processed_rows, region  # noqa: E402  # noqa: E402
 from motionwright.methods.dragavideo import supervision as sup  # noqa: E402
 from motionwright.methods.dragavideo.attention import cross_branch_attention  # noqa: E402
-from motionwright.methods.dragavideo.features import dift_track, sample_points  # noqa: E402
+from motionwright.methods.dragavideo.dift import dift_track  # noqa: E402
+from motionwright.methods.dragavideo.features import sample_points  # noqa: E402
 from motionwright.models import load_model  # noqa: E402
 from motionwright.progress import CancelToken  # noqa: E402
 from motionwright.synthetic import make_moving_objects  # noqa: E402

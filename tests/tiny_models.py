@@ -5,8 +5,9 @@ loading code, fully offline. Tokenizers are made locally: the CLIP tokenizer fro
 merges written here, the T5 tokenizer from a small unigram vocabulary; nothing is downloaded.
 
 ``tiny_model(family)`` builds each family once per test process and returns its folder.
-``SVD_FULL_UNET`` and friends hold the full-size Stable Video Diffusion configuration, for the
-benchmarks (random weights; speed and memory do not depend on weight values).
+``SVD_FULL_UNET`` and friends hold the full-size Stable Video Diffusion configuration and
+``SD15_FULL_UNET`` / ``SD15_FULL_VAE`` Stable Diffusion 1.5's, for the benchmarks and the
+meta-device checks (random weights; speed and memory do not depend on weight values).
 """
 
 from __future__ import annotations
@@ -53,6 +54,28 @@ SVD_FULL_IMAGE_ENCODER = {
     "image_size": 224,
     "patch_size": 14,
     "hidden_act": "gelu",
+}
+SD15_FULL_UNET = {
+    "sample_size": 64,
+    "in_channels": 4,
+    "out_channels": 4,
+    "layers_per_block": 2,
+    "block_out_channels": [320, 640, 1280, 1280],
+    "down_block_types": ["CrossAttnDownBlock2D"] * 3 + ["DownBlock2D"],
+    "up_block_types": ["UpBlock2D"] + ["CrossAttnUpBlock2D"] * 3,
+    "cross_attention_dim": 768,
+    "attention_head_dim": 8,
+}
+SD15_FULL_VAE = {
+    "in_channels": 3,
+    "out_channels": 3,
+    "latent_channels": 4,
+    "layers_per_block": 2,
+    "block_out_channels": [128, 256, 512, 512],
+    "down_block_types": ["DownEncoderBlock2D"] * 4,
+    "up_block_types": ["UpDecoderBlock2D"] * 4,
+    "sample_size": 512,
+    "scaling_factor": 0.18215,
 }
 SVD_SCHEDULER = {
     "beta_start": 0.00085,

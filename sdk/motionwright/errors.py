@@ -78,6 +78,11 @@ class FidelityWarning(UserWarning):
     """Something of the source (bit depth, audio, rotation, ...) is not kept in an output."""
 
 
+class FallbackWarning(UserWarning):
+    """A run went on with a substitute for something missing (e.g. no SAM model configured:
+    the drag's foreground split is made by the mask or by motion instead)."""
+
+
 def require_extra(module: str, extra: str, feature: str):
     """Import ``module`` or raise :class:`MissingExtraError` naming the extra to install."""
     import importlib

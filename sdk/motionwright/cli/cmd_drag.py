@@ -156,7 +156,8 @@ def _print_estimates(clip, args) -> int:
     rows = len(processed_rows(len(clip), settings.stride, args.frame))
     lora = f"LoRA {settings.lora_steps} steps" if settings.lora_steps else "no LoRA"
     print(f"dragging {rows} frames at {size[0]}x{size[1]} ({lora}) on {loaded.describe()}:")
-    for name, est in drag_estimates(loaded, clip, args.frame, settings).items():
+    for name, est in drag_estimates(loaded, clip, args.frame, settings,
+                                    handles=len(args.handle)).items():
         per_call = frames_per_call(get_policy(name), rows, settings)
         print(f"  {est.describe()}; {per_call} frames per UNet call")
     return 0

@@ -54,6 +54,7 @@ from ..models.hooks import activation_checkpointing
 from ..models.loading import LoadedModel
 from ..models.memory import MemoryPolicy, attention_backend, get_policy
 from ..models.oom import translate_oom
+from ..models.precision import LossScaler
 from ..progress import Reporter
 from . import svd_edm
 from ._frames import (
@@ -312,9 +313,7 @@ class MotionInversion:
 
         s = self.settings
         optimizer = torch.optim.Adam([self.tokens], lr=s.lr)
-        scaler = None
-        if self.device.type == "cuda" and self.loaded.dtype == torch.float16:
-            scaler = torch.amp.GradScaler("cuda")
+        scaler = LossScaler(self.device, self.loaded.dtype)
         gen = torch.Generator(device=self.device).manual_seed(s.seed)
         offset = float(torch.rand(1, generator=torch.Generator().manual_seed(s.seed + 1)))
         reporter = Reporter("learning motion", s.steps, progress, cancel)
@@ -329,13 +328,8 @@ class MotionInversion:
                 noise = torch.randn(self.latents.shape, generator=gen, device=self.device)
                 loss = self.loss(self.tokens, sigma, noise)
                 optimizer.zero_grad(set_to_none=True)
-                if scaler is not None:
-                    scaler.scale(loss).backward()
-                    scaler.step(optimizer)
-                    scaler.update()
-                else:
-                    loss.backward()
-                    optimizer.step()
+                scaler.backward(loss)
+                scaler.step(optimizer)
                 value = float(loss.detach())
                 if not math.isfinite(value):
                     raise FloatingPointError(

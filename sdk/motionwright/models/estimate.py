@@ -27,11 +27,15 @@ from .memory import MemoryPolicy, get_policy
 
 @dataclass(frozen=True)
 class VramEstimate:
-    """Estimated peak bytes of one run under one policy, with the parts that make it up."""
+    """Estimated peak bytes of one run under one policy, with the parts that make it up.
+
+    ``parts``: what is held at the peak (always-held parts plus the largest phase);
+    ``phases``: where a run has phases that do not overlap, each phase's own bytes."""
 
     policy: str
     peak_bytes: int
     parts: dict[str, int] = field(default_factory=dict)
+    phases: dict[str, int] = field(default_factory=dict)
 
     def describe(self) -> str:
         """One line: ``"balanced: 17.3 GiB (weights 3.0 GiB, activations ...)"``."""
@@ -252,12 +256,68 @@ def _lora_parameters(unet, rank: int, targets: tuple[str, ...]) -> int:
     return count
 
 
+def _generation_pass(unet_meta, batch: int, latent_hw, dtype, tokens: int, chunked: bool,
+                     watch: str | None = None) -> tuple[int, tuple[int, ...] | None]:
+    """Activation bytes of a no-grad UNet pass of ``batch`` latents (skip connections plus the
+    largest output, twice over with feed-forward chunking, else four times) and the output
+    shape of module ``watch``."""
+    sample, t, context = _sd_unet_inputs(unet_meta, batch, latent_hw, dtype, tokens,
+                                         requires_grad=False)
+    seen: dict[str, tuple[int, ...]] = {}
+    handle = None
+    if watch is not None:
+        def keep(mod, args, out):
+            seen["shape"] = tuple((out[0] if isinstance(out, tuple) else out).shape)
+
+        handle = unet_meta.get_submodule(watch).register_forward_hook(keep)
+    try:
+        trace = _trace(unet_meta, lambda: unet_meta(sample, t, encoder_hidden_states=context),
+                       None, training=False)
+    finally:
+        if handle is not None:
+            handle.remove()
+    return trace.skip_bytes + (2 if chunked else 4) * trace.largest_output, seen.get("shape")
+
+
+def estimate_dift(unet, *, latent_hw: tuple[int, int], dtype, chunk: int, block: int = 1,
+                  tokens: int = 77, chunked: bool = False, matching_elements: int = 0,
+                  unet_meta=None) -> dict[str, int]:
+    """Bytes of the DIFT point propagation of a drag (beyond the weights), which streams the
+    clip ``chunk`` frames at a time (``motionwright.methods.dragavideo.dift``): ``"dift
+    features"``: fp32 features of decoder block ``block`` for three chunks (the chunk kept
+    while the next is computed, that one's sum over the noise draws and one UNet output:
+    ``3 · chunk · C · h' · w' · 4``; SD 1.5 at 512²: 1280 × 32 × 32, 5.2 MB a frame);
+    ``"dift unet pass"``: one no-grad UNet pass of ``chunk`` latents; ``"dift matching"``: the
+    fp32 features the refinement samples at once (``matching_elements``, a fixed budget, with
+    their normalised copy and products). None of it grows with the clip."""
+    unet_meta = unet_meta if unet_meta is not None else meta_copy(unet, dtype)
+    name = f"up_blocks.{min(block, len(unet_meta.up_blocks) - 1)}"
+    act, shape = _generation_pass(unet_meta, chunk, latent_hw, dtype, tokens, chunked, name)
+    per_frame = 4 * int(shape[1]) * int(shape[2]) * int(shape[3])
+    return {"dift features": 3 * chunk * per_frame, "dift unet pass": act,
+            "dift matching": 3 * 4 * matching_elements}
+
+
+def drag_bytes_per_frame(latent_hw: tuple[int, int], dtype, levels: int) -> int:
+    """Device bytes a drag holds for each frame it processes, whatever the phase: the inverted
+    latents of the offset levels and the clean one at ``dtype``, the fp32 offsets with their
+    gradients and Adam's two moments, and the fp32 mask of the latent cells outside the edit."""
+    import torch
+
+    h, w = latent_hw
+    elem = torch.empty((), dtype=dtype).element_size()
+    lat = 4 * h * w
+    return lat * (levels + 1) * elem + lat * levels * 4 * 4 + h * w * 4
+
+
 def estimate_drag(unet, vae, text_encoder, *, frames: int, latent_hw: tuple[int, int], dtype,
                   policy: str | MemoryPolicy, frame_batch: int, levels: int = 4,
                   tokens: int = 77, lora: bool = False, lora_batch: int = 4,
                   lora_rank: int = 16, cross_frame: bool = True,
                   lora_targets: tuple[str, ...] = ("to_q", "to_k", "to_v", "to_out.0"),
-                  ) -> VramEstimate:
+                  dift_chunk: int | None = None, dift_block: int = 1,
+                  dift_matching_elements: int = 0, points: int = 9,
+                  point_samples: int = 23) -> VramEstimate:
     """Estimated peak bytes of a Drag-A-Video run on an SD 1.5 model under ``policy``.
 
     ``frames``: frames the diffusion processes; ``latent_hw``: the latent size of the model
@@ -266,8 +326,13 @@ def estimate_drag(unet, vae, text_encoder, *, frames: int, latent_hw: tuple[int,
     Counted: UNet weights (always on the device); the largest of the drag pass, the LoRA
     training pass (batch ``lora_batch``, gradients to the attention projections, when
     ``lora``), the denoising pass (``2 · frames`` latents with ``cross_frame``, no gradients)
-    and the VAE at ``policy.vae_chunk`` frames; text encoder and VAE weights stay resident
-    only under ``offload="none"``; latents, offsets and Adam's state.
+    and the VAE at ``policy.vae_chunk`` frames, and with ``dift_chunk`` the DIFT propagation
+    (:func:`estimate_dift`); text encoder and VAE weights stay resident only under
+    ``offload="none"``; per processed frame, :func:`drag_bytes_per_frame`. The drag phase
+    also holds, per processed frame, the fp32 features the tracking samples for each of the
+    ``points`` handle points at every level: ``point_samples`` of them (the reference, the Δp
+    candidates and the loss patch: 1 + 13 + 9 by default), the samples of one iteration
+    gathered once and concatenated once.
     """
     import torch
 
@@ -280,6 +345,9 @@ def estimate_drag(unet, vae, text_encoder, *, frames: int, latent_hw: tuple[int,
     trace = _trace(unet_meta, lambda: unet_meta(sample, t, encoder_hidden_states=context),
                    segment_of, training=True)
     drag = _saved_for_backward(trace, segment_of is not None)
+    n_up = len(unet.config.block_out_channels)
+    channels = list(reversed(unet.config.block_out_channels))[max(0, n_up - 2)]
+    drag += frames * points * levels * channels * 4 * (2 * point_samples - 1)
     lora_pass = lora_w = 0
     if lora:
         for name, p in unet_meta.named_parameters():
@@ -295,21 +363,18 @@ def estimate_drag(unet, vae, text_encoder, *, frames: int, latent_hw: tuple[int,
         # fp32 adapter weights, gradients and AdamW's two moments.
         lora_w = 16 * _lora_parameters(unet, lora_rank, lora_targets)
     batch = 2 * frames if cross_frame else frame_batch
-    sample, t, context = _sd_unet_inputs(unet_meta, batch, latent_hw, dtype, tokens,
-                                         requires_grad=False)
-    trace = _trace(unet_meta, lambda: unet_meta(sample, t, encoder_hidden_states=context),
-                   None, training=False)
-    denoise = trace.skip_bytes + (2 if policy.forward_chunking else 4) * trace.largest_output
+    denoise, _ = _generation_pass(unet_meta, batch, latent_hw, dtype, tokens,
+                                  policy.forward_chunking)
+    # The two branches' latents, their concatenation and the noise predicted for it.
+    elem = torch.empty((), dtype=dtype).element_size()
+    denoise += 3 * batch * 4 * latent_hw[0] * latent_hw[1] * elem
     vae_meta = meta_copy(vae, dtype)
     chunk = min(policy.vae_chunk or frames, frames)
     latents = torch.empty(chunk, vae.config.latent_channels, *latent_hw, device="meta",
                           dtype=dtype)
     vae_trace = _trace(vae_meta, lambda: vae_meta.decode(latents), None, training=False)
     vae_act = 4 * vae_trace.largest_output
-    elem = torch.empty((), dtype=dtype).element_size()
-    lat = 4 * latent_hw[0] * latent_hw[1] * frames
-    # Inverted latents (levels + clean) at dtype; fp32 offsets, gradients, Adam moments.
-    state = lat * (levels + 1) * elem + lat * levels * 4 * 4
+    state = frames * drag_bytes_per_frame(latent_hw, dtype, levels)
     unet_w = _weights_bytes(unet, dtype)
     te_w = _weights_bytes(text_encoder, dtype) if text_encoder is not None else 0
     vae_w = _weights_bytes(vae, dtype)
@@ -318,9 +383,15 @@ def estimate_drag(unet, vae, text_encoder, *, frames: int, latent_hw: tuple[int,
               "vae": vae_act + (0 if resident else vae_w), "text encoder": 0 if resident else te_w}
     if lora:
         phases["lora training"] = lora_pass
+    if dift_chunk:
+        dift = estimate_dift(unet, latent_hw=latent_hw, dtype=dtype,
+                             chunk=max(1, min(dift_chunk, frames)), block=dift_block,
+                             tokens=tokens, chunked=policy.forward_chunking,
+                             matching_elements=dift_matching_elements, unet_meta=unet_meta)
+        phases["dift propagation"] = sum(dift.values())
     top = max(phases, key=phases.get)
     parts = {"unet weights": unet_w, "latents + optimiser": state + lora_w}
     if resident:
         parts["text encoder + vae weights"] = resident
     parts[top] = phases[top]
-    return VramEstimate(policy.name, sum(parts.values()), parts)
+    return VramEstimate(policy.name, sum(parts.values()), parts, phases)

@@ -3,9 +3,11 @@
 The method (paper §3), module by module:
 
 - §3.2 point-set propagation — :mod:`motionwright.propagation.dragavideo` with the SAM
-  foreground split (:mod:`motionwright.segmentation`) and DIFT correspondences (:mod:`.features`;
-  SD UNet decoder block 1 at t = 261, averaged over noise draws, as DIFT); the optical-flow
-  tracker is the fallback (``correspondence="flow"``).
+  foreground split (:mod:`motionwright.segmentation`; without a SAM model a
+  :class:`~motionwright.errors.FallbackWarning`) and DIFT correspondences (:mod:`.dift`; SD
+  UNet decoder block 1 at t = 261, averaged over noise draws, as DIFT; streamed a chunk of
+  frames at a time and matched to a fraction of a pixel); the optical-flow tracker is the
+  fallback (``correspondence="flow"``).
 - Per-frame DDIM inversion (:mod:`.ddim`), learnable latent offsets at the levels
   {42, 41, 35, 30} of a 50-step schedule (§4.1).
 - Video-level motion supervision, eq. (3)–(5), and temporal-consistent point tracking with a
@@ -38,10 +40,14 @@ silent, since the authors build on it):
   DragGAN/DragDiffusion). Tracking uses the features of the same forward pass as the loss,
   so frames can be processed in chunks with one UNet pass per iteration; the handles a loss
   uses are therefore one iteration behind DragDiffusion's order.
-- The offsets are optimised on the inverted latent of each level independently (one UNet call
-  per level, no backpropagation through the sampling chain); at generation the edited branch
-  starts from the top level's latent plus its offset and adds each lower level's offset when
-  the chain reaches it. The paper does not say how the levels combine.
+- At generation the edited branch starts from the top level's latent plus its offset and adds
+  each lower level's offset to the sample the chain has reached; so each offset is optimised
+  relative to that sample: the UNet input at a level is its inverted latent plus the offsets
+  at and above it carried down by DDIM with the noise prediction held fixed (one UNet call per
+  level, no backpropagation through the sampling chain; :mod:`.optimise`). The paper does not
+  say how the levels combine.
+- In fp16 the drag loss is scaled (:class:`~motionwright.models.precision.LossScaler`, shared
+  with motion learning); a step with non-finite gradients is skipped.
 - Cross-branch attention (MasaCtrl) only while denoising the result, on every decoder
   self-attention, from the first step (DragDiffusion's use of it); each edited frame also
   attends to the drag frame's source (cross-frame, for temporal consistency).

@@ -1,9 +1,22 @@
-"""§3.3–3.4: the drag loop, Adam on per-level latent offsets alternating with tracking."""
+"""§3.3–3.4: the drag loop, Adam on per-level latent offsets alternating with tracking.
+
+How the levels' offsets combine: at generation the edited branch starts from the top level's
+inverted latent plus its offset, and each lower level's offset is added to the sample the
+chain has reached when it gets there (:mod:`.denoise`). That sample already carries the
+offsets of the levels above, so each level's offset is a correction *relative to the sample
+reached*, not a drag of the inverted latent from scratch (which would add the same motion once
+per level). The drag optimises them that way: the UNet input at level ``t`` is
+:func:`level_inputs`, the inverted latent plus every offset at or above ``t`` carried down to
+``t`` by DDIM with the noise prediction held fixed (a factor ``sqrt(ᾱ_t / ᾱ_s)`` from level
+``s``, the same linearisation DDIM inversion relies on). The paper says only that the offsets
+of all levels are optimised together.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from ...models.precision import LossScaler
 from ...progress import Reporter
 from . import supervision as sup
 from .ddim import predict_x0
@@ -29,6 +42,25 @@ def forward_features(unet, inputs: list, levels, schedule, cond, block: str, gra
         fmap = rec.features[block]
     fmap = fmap.reshape(len(levels), b, *fmap.shape[1:]).permute(1, 0, 2, 3, 4)
     return fmap.flatten(1, 2).float(), eps[-b:]
+
+
+def carry_factor(schedule, from_level: int, to_level: int) -> float:
+    """How much of a latent offset at ``from_level`` reaches ``to_level`` (≤ ``from_level``)
+    through deterministic DDIM with the noise prediction held fixed: ``sqrt(ᾱ_to / ᾱ_from)``."""
+    return float((schedule.alphas[to_level] / schedule.alphas[from_level]) ** 0.5)
+
+
+def level_inputs(inverted, offsets, levels, schedule, idx=slice(None)) -> list:
+    """The UNet inputs ``(B, 4, h, w)`` of each level in ``levels`` (descending) for frames
+    ``idx``: the inverted latent plus the offsets of that level and of every level above it,
+    carried down (see the module docstring). Differentiable in the offsets."""
+    dtype = inverted[levels[0]].dtype
+    out = []
+    for lv in levels:
+        moved = sum(carry_factor(schedule, up, lv) * offsets[up][idx] for up in levels
+                    if up >= lv)
+        out.append(inverted[lv][idx] + moved.to(dtype))
+    return out
 
 
 def optimise(unet, vae, inverted, levels, schedule, cond, prop, rows, box, size, regions,
@@ -58,10 +90,12 @@ def optimise(unet, vae, inverted, levels, schedule, cond, prop, rows, box, size,
     offsets = {lv: torch.zeros_like(inverted[lv], dtype=torch.float32, requires_grad=True)
                for lv in levels}
     opt = torch.optim.Adam(list(offsets.values()), lr=s.lr)
-    dtype = inverted[levels[0]].dtype
+    # A drag runs a few dozen iterations: start the fp16 loss scale low rather than spend
+    # iterations lowering it from GradScaler's 2^16.
+    scaler = LossScaler(device, inverted[levels[0]].dtype, init_scale=2.0 ** 12)
 
     def inputs(idx):
-        return [inverted[lv][idx] + offsets[lv][idx].to(dtype) for lv in levels]
+        return level_inputs(inverted, offsets, levels, schedule, idx)
 
     # Reference features of the input (tracking, §3.1) and the first template (eq. 3).
     refs, temps = [], []
@@ -87,15 +121,16 @@ def optimise(unet, vae, inverted, levels, schedule, cond, prop, rows, box, size,
         eps_key = None
         for i in range(0, n, chunk):
             idx = slice(i, i + chunk)
-            fmap, eps = forward_features(unet, inputs(idx), levels, schedule, cond, block,
-                                         grad=True)
+            ins = inputs(idx)
+            fmap, eps = forward_features(unet, ins, levels, schedule, cond, block, grad=True)
             loss = sup.drag_loss(fmap, handles[idx], targets[idx], template, active, size,
                                  s.patch_radius, s.unit)
             drag_value = float(loss.detach())
             if s.mask_weight > 0 and regions is not None:
-                for lv in levels:
-                    loss = loss + s.mask_weight * sup.mask_loss(offsets[lv][idx], outside[idx])
-            loss.backward()
+                for lv, x in zip(levels, ins, strict=True):
+                    loss = loss + s.mask_weight * sup.mask_loss(
+                        x.float() - inverted[lv][idx].float(), outside[idx])
+            scaler.backward(loss)
             total += drag_value
             with torch.no_grad():
                 fm = fmap.detach()
@@ -105,8 +140,11 @@ def optimise(unet, vae, inverted, levels, schedule, cond, prop, rows, box, size,
                 fresh.append(sup.patch_features(fm, handles[idx], size, s.patch_radius, s.unit))
                 if i <= key_pos < i + chunk:
                     eps_key = eps[key_pos - i:key_pos - i + 1].detach()
-        opt.step()
+        stepped = scaler.step(opt)
         losses.append(total)
+        if not (stepped and np.isfinite(total)):
+            reporter.step()  # a non-finite step moved nothing; its features are not tracked
+            continue
         with torch.no_grad():
             feats = torch.cat(cand_feats)
             handles, _ = sup.shared_step(lambda pts, _f=feats: _f, reference, handles, targets,
@@ -125,7 +163,7 @@ def optimise(unet, vae, inverted, levels, schedule, cond, prop, rows, box, size,
         if not bool(active.any()):
             break
     return ({lv: o.detach() for lv, o in offsets.items()}, handles.cpu().numpy(), losses,
-            iters)
+            iters, scaler.skipped)
 
 
 def _preview(vae, inverted, offsets, levels, schedule, eps, rows, key_row, frame, box):
@@ -135,7 +173,7 @@ def _preview(vae, inverted, offsets, levels, schedule, eps, rows, key_row, frame
     lv = levels[-1]
     i = rows.index(key_row)
     with torch.no_grad():
-        z = inverted[lv][i:i + 1] + offsets[lv][i:i + 1].to(inverted[lv].dtype)
+        z = level_inputs(inverted, offsets, levels, schedule, slice(i, i + 1))[-1]
         x0 = predict_x0(z, eps.detach().to(z.dtype), float(schedule.alphas[lv]))
         crop = decode_latents(vae, x0, 1)[0]
     return composite(frame, crop, box, None, 0.0)

@@ -19,7 +19,8 @@ class DragResult:
     ``iterations``: how many ran; ``notes``: fallbacks taken (e.g. no SAM model);
     ``memory``: the memory policy used; ``frame_batch``: frames per UNet call while dragging;
     ``vae_chunk``: frames per VAE call; ``checkpointed``: UNet blocks recomputed in the
-    backward pass; ``estimate_bytes``: the policy's VRAM estimate (None on the CPU).
+    backward pass; ``estimate_bytes``: the policy's VRAM estimate (None on the CPU);
+    ``skipped_iterations``: drag iterations whose step was skipped (non-finite gradients).
     """
 
     clip: Any
@@ -35,6 +36,7 @@ class DragResult:
     vae_chunk: int = 1
     checkpointed: int = 0
     estimate_bytes: int | None = None
+    skipped_iterations: int = 0
 
     @property
     def frames(self) -> np.ndarray:

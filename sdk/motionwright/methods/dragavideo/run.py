@@ -58,7 +58,8 @@ def drag_clip(loaded, clip, edit, settings: DragSettings | None = None, *,
     s = settings or DragSettings()
     pipe = loaded.pipeline
     device, dtype = loaded.device, loaded.dtype
-    policy, estimate = choose_drag_policy(loaded, clip, edit.frame, s, memory)
+    policy, estimate = choose_drag_policy(loaded, clip, edit.frame, s, memory,
+                                          len(edit.handles))
     t_count = len(clip)
     planned = processed_rows(t_count, s.stride, edit.frame)
     chunk = frames_per_call(policy, len(planned), s)
@@ -116,7 +117,7 @@ def drag_clip(loaded, clip, edit, settings: DragSettings | None = None, *,
                     inv_report = Reporter("invert", max(levels), progress, cancel)
                     inverted = invert(unet, z0, cond, schedule, levels, batch=chunk,
                                       step=inv_report.step)
-                    offsets, handles, losses, iters = optimise(
+                    offsets, handles, losses, iters, skipped = optimise(
                         unet, vae, inverted, levels, schedule, cond, prop, rows, box, size,
                         regions, s, chunk, key_frame, place, progress, cancel)
                     edited = denoise(unet, inverted, offsets, levels, schedule, cond,
@@ -125,6 +126,9 @@ def drag_clip(loaded, clip, edit, settings: DragSettings | None = None, *,
                     crops_out = decode_latents(vae, edited, vae_chunk)
         finally:
             place.close()
+    if skipped:
+        notes.append(f"{skipped} of {iters} drag iterations skipped: non-finite gradients "
+                     "(half-precision loss scaling lowered its scale)")
     handles_native = np.stack([points_from_model(h, box, size) for h in handles])
     region_at = regions if regions is not None else (lambda _row: None)
     carry = None
@@ -133,5 +137,6 @@ def drag_clip(loaded, clip, edit, settings: DragSettings | None = None, *,
     out = Clip.from_source(DragOutput(clip, crops_out, rows, box, region_at, s.feather, carry))
     return DragResult(out, box, rows, handles_native, losses, list(lora_losses), iters, notes,
                       memory=policy.name, frame_batch=chunk, vae_chunk=vae_chunk,
-                      checkpointed=int(checkpointed), estimate_bytes=estimate)
+                      checkpointed=int(checkpointed), estimate_bytes=estimate,
+                      skipped_iterations=skipped)
 

@@ -66,11 +66,12 @@ def drag_loss(fmap, handles, targets, template, active, image_size, radius: int,
     return q * (diff * active[None].to(diff.dtype)).sum() + torch.zeros((), device=fmap.device)
 
 
-def mask_loss(offset, outside):
-    """Eq. (5): ``‖(x_{t,k} − x_{t,0}) ⊙ (1 − M)‖₁`` summed over frames. The model input at a
-    timestep is the inverted latent plus its offset, so the difference is the offset itself;
-    ``offset`` ``(F, 4, h, w)``, ``outside`` ``(F, 1, h, w)`` 1 outside the edit mask."""
-    return (offset * outside).abs().sum()
+def mask_loss(displacement, outside):
+    """Eq. (5): ``‖(x_{t,k} − x_{t,0}) ⊙ (1 − M)‖₁`` summed over frames, for the
+    ``displacement`` ``(F, 4, h, w)`` of the model input at a level from the inverted latent
+    (the offsets that reach it, :func:`.optimise.level_inputs`); ``outside`` ``(F, 1, h, w)``
+    is 1 outside the edit mask."""
+    return (displacement * outside).abs().sum()
 
 
 def step_candidates(limit: float, unit: float) -> np.ndarray:
