@@ -21,11 +21,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..clip import Clip
+    from ..preview.backend import render_ops
     from ..preview.compare import side_by_side
+    from ..preview.drag import DragPreview
     from ..project import Project
-    from ..rendering import render
     from ..sample import sample_drag_edit, sample_shot_path
-    from ..tracking import track
 
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
@@ -35,13 +35,16 @@ def run(args: argparse.Namespace) -> int:
     edit = sample_drag_edit()
     bar = progress_bar()
 
-    result = render(clip, [edit], backend="preview", progress=bar)
+    # One propagation serves the render and the comparison, which draws handles, targets and
+    # mask where the drag carried them on each frame.
+    edit.check_against(len(clip), clip.size, name="the sample drag")
+    guide = DragPreview(clip, edit, progress=bar)
+    result = render_ops(clip, [guide], progress=bar)
     result_path = out / "drag_preview.mp4"
     result.save(result_path, codec="h264", progress=bar)
 
-    tracks = track(clip, edit.handles, progress=bar)
     compare = side_by_side(clip, result, labels=("source", "drag preview"), edit=edit,
-                           tracks=tracks)
+                           tracks=guide)
     compare_path = out / "drag_compare.mp4"
     compare.save(compare_path, codec="h264", progress=bar)
 

@@ -78,7 +78,6 @@ def run(args: argparse.Namespace) -> int:
     from ..clip import Clip
     from ..edits import DragEdit
     from ..errors import FrameRangeError, InvalidInputError
-    from ..rendering import render
     from ..types import Mask, PointSet
 
     if len(args.handle) != len(args.target):
@@ -121,13 +120,19 @@ def run(args: argparse.Namespace) -> int:
 
         plan_output(side_by_side(clip, clip), args.compare)  # its size; nothing is drawn
     bar = progress_bar()
+    guide = None
     if args.backend == "diffusion":
         from ..methods.backend import render_drag
 
         result = render_drag(clip, edit, models=args.model, settings=_settings(args, clip),
                              memory=args.memory, progress=bar)
     else:
-        result = render(clip, [edit], backend=args.backend, progress=bar)
+        from ..preview.backend import render_ops
+        from ..preview.drag import DragPreview
+
+        edit.check_against(len(clip), clip.size, name="the drag")
+        guide = DragPreview(clip, edit, progress=bar)
+        result = render_ops(clip, [guide], progress=bar)
     result.save(args.output, codec=args.codec, even=args.even, progress=bar)
     print(f"drag rendered ({args.backend}) -> {args.output}", file=sys.stderr)
     if args.compare:
@@ -135,8 +140,8 @@ def run(args: argparse.Namespace) -> int:
         from ..preview.drag import DragPreview
 
         # The drag carried through the clip, so handles, targets and mask are drawn where
-        # they are on each frame.
-        guide = DragPreview(clip, edit, progress=bar)
+        # they are on each frame (the preview's own propagation when it rendered the drag).
+        guide = guide or DragPreview(clip, edit, progress=bar)
         side_by_side(clip, result, labels=("source", f"drag ({args.backend})"),
                      edit=edit, tracks=guide).save(args.compare, progress=bar)
         print(f"comparison -> {args.compare}", file=sys.stderr)

@@ -92,8 +92,16 @@ def render(clip: Any, edits: Any, *, progress: ProgressCallback | None = None,
     :class:`~motionwright.errors.Cancelled`. Edits are expected to be checked against the clip
     already (``mw.render`` does it).
     """
+    items = list(edits) if isinstance(edits, list | tuple) else [edits]
+    return render_ops(clip, build_ops(clip, items, progress=progress, cancel=cancel),
+                      progress=progress, cancel=cancel)
+
+
+def render_ops(clip: Any, ops: list, *, progress: ProgressCallback | None = None,
+               cancel: Any = None):
+    """The lazy clip of ``clip`` passed through ``ops`` (from :func:`build_ops`, or prepared
+    previews such as a :class:`~motionwright.preview.drag.DragPreview` that a caller also
+    draws from, so nothing is tracked twice)."""
     from ..clip import Clip
 
-    items = list(edits) if isinstance(edits, list | tuple) else [edits]
-    ops = build_ops(clip, items, progress=progress, cancel=cancel)
     return Clip.from_source(PreviewSource(clip, ops, progress, cancel))
