@@ -185,3 +185,30 @@ def test_clip_open_recovers_an_interrupted_swap_of_a_sequence(tmp_path):
     (tmp_path / "seq").rename(tmp_path / f".mw-{pid}-{name_tag('seq')}-k1.old")
     clip = mw.Clip.open(tmp_path / "seq")
     assert len(clip) == 2 and clip.fps == 25
+
+
+def test_clip_png_save_that_fails_midway_keeps_the_old_sequence(tmp_path):
+    from fractions import Fraction
+
+    folder = tmp_path / "seq"
+    old = np.full((4, 16, 16, 3), 10, np.uint8)
+    mw.Clip.from_frames(old, fps=Fraction(24)).save(folder, codec="png")
+    (folder / "notes.txt").write_text("keep me")
+
+    class Failing:
+        fps, size, start_timecode = Fraction(24), (16, 16), None
+
+        def __len__(self):
+            return 6
+
+        def read(self, index):
+            if index == 3:
+                raise RuntimeError("renderer died")
+            return np.full((16, 16, 3), 200, np.uint8)
+
+    with pytest.raises(RuntimeError, match="renderer died"):
+        mw.Clip.from_source(Failing()).save(folder, codec="png")
+    back = mw.Clip.open(folder)
+    assert len(back) == 4 and int(back[3].max()) == 10
+    assert (folder / "notes.txt").read_text() == "keep me"
+    assert _temps(tmp_path) == [] and _temps(folder) == []

@@ -11,8 +11,6 @@ only when complete. All settings are checked before the first frame is read.
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -127,61 +125,29 @@ def _encode_png(array: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def _stage_folder(parent: Path, prefix: str) -> Path:
-    """A new, empty hidden folder in ``parent``, created with the usual permissions (umask),
-    unlike ``tempfile.mkdtemp``'s private 0700, since a fresh one is renamed into place."""
-    parent.mkdir(parents=True, exist_ok=True)
-    while True:
-        stage = parent / f".{prefix}.{secrets.token_hex(4)}.part"
-        try:
-            stage.mkdir()
-            return stage
-        except FileExistsError:
-            continue
-
-
 def _save_png(clip: Any, plan: OutputPlan, reporter: Reporter) -> Path:
+    """Write the frames and the sidecar into a staging folder that replaces the sequence's
+    folder at once (other files in it are kept): a killed save leaves the old sequence whole."""
+    from .._atomic_folder import atomic_folder
+
     target, pattern, start_number = plan.path, plan.pattern, plan.start_number
     assert pattern is not None
-    folder = pattern.folder
     reporter.check()
-    fresh_folder = not folder.exists()
-    stage = (_stage_folder(folder.parent, folder.name) if fresh_folder
-             else _stage_folder(folder, "mwseq"))
-    try:
-        names = []
+    sidecar = pattern.sidecar.name
+
+    def replaced(name: str) -> bool:
+        return pattern.number(name) is not None or name == sidecar
+
+    with atomic_folder(pattern.folder, replaced) as stage:
+        count = 0
         for i, array in enumerate(clip):
-            name = pattern.name(start_number + i)
-            with open(stage / name, "wb") as fh:
+            with open(stage / pattern.name(start_number + i), "wb") as fh:
                 fh.write(_encode_png(array))
-            names.append(name)
+            count += 1
             reporter.step()
-        payload = sidecar_payload(pattern, len(names), start_number, Fraction(clip.fps),
-                                  clip.start_timecode)
-        write_json(stage / pattern.sidecar.name, payload)
-        if fresh_folder:
-            try:
-                os.rename(stage, folder)
-                return _result(target, pattern)
-            except OSError:
-                folder.mkdir(parents=True, exist_ok=True)
-        _move_into(stage, pattern, names)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
+        write_json(stage / sidecar, sidecar_payload(pattern, count, start_number,
+                                                    Fraction(clip.fps), clip.start_timecode))
     return _result(target, pattern)
-
-
-def _move_into(stage: Path, pattern: SequencePattern, names: list[str]) -> None:
-    """Move staged frames into an existing folder, drop frames of an older, longer render of
-    the same pattern, and put the sidecar in last."""
-    folder = pattern.folder
-    for name in names:
-        os.replace(stage / name, folder / name)
-    written = set(names)
-    for _, old in pattern.files():
-        if old.name not in written:
-            old.unlink(missing_ok=True)
-    os.replace(stage / pattern.sidecar.name, pattern.sidecar)
 
 
 def _result(target: Path, pattern: SequencePattern) -> Path:
