@@ -283,3 +283,23 @@ def test_frame_loader_serves_two_keys_at_once():
         time.sleep(0.01)
     assert got == {("a", 4, 0), ("b", 6, 1)}
     loader.close()
+
+
+def test_render_keeps_the_sources_audio_and_rotation(tmp_path):
+    import av
+
+    from clip_fixtures import write_video
+    from motionwright_gui.model import EditorModel, Recovery
+
+    source = write_video(tmp_path / "phone.mp4", 12, size=(64, 48), rotation=-90, audio="aac")
+    model = EditorModel(recovery=Recovery(tmp_path / "recovery"))
+    model.open(source)
+    assert model.clip.size == (48, 64)  # shown upright
+    model.add_drag_pair((20, 30), (24, 30))
+    results = []
+    model.result_ready.connect(results.append)
+    job = model.render("preview")
+    assert model.jobs.wait(30) and job.state == "done", job.error
+    with av.open(str(results[0].path)) as out:
+        assert [s.type for s in out.streams][:2] == ["video", "audio"]
+    assert mw.Clip.open(results[0].path).size == (48, 64)

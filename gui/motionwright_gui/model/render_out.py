@@ -43,13 +43,16 @@ def render_target(folder: Path, stem: str, size: tuple[int, int]) -> tuple[Path,
 
 class RecordingSource:
     """A FrameSource over ``clip`` that remembers the last frame it produced (``last``,
-    ``H×W×3``), so progress reports can carry an intermediate preview."""
+    ``H×W×3``), so progress reports can carry an intermediate preview. Saving it keeps the
+    source media's audio, rotation, bit depth and frame numbers, as saving ``clip`` would."""
 
     def __init__(self, clip: Any) -> None:
         self.clip = clip
         self.fps = clip.fps
         self.size = clip.size
         self.start_timecode = clip.start_timecode
+        self.dtype = clip.dtype
+        self.derived_from = clip
         self.last: np.ndarray | None = None
 
     def __len__(self) -> int:
