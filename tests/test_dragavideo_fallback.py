@@ -67,3 +67,14 @@ def test_cli_prints_the_fallback(scene, tmp_path, capsys):
                  "--correspondence", "flow", "-o", str(tmp_path / "out.%03d.png")]) == 0
     err = capsys.readouterr().err
     assert "warning: no sam model configured" in err
+
+
+def test_anchors_are_said_to_shape_only_the_preview(scene):
+    from dataclasses import replace
+
+    from motionwright.methods.backend import render_drag
+
+    _, clip, edit = scene
+    anchored = replace(edit, anchors=mw.PointSet([[5.0, 5.0]], frame=0))
+    with pytest.warns(FallbackWarning, match="anchors"), pytest.raises(ModelNotFoundError):
+        render_drag(clip, anchored)

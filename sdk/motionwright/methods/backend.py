@@ -146,11 +146,17 @@ def render_drag(clip, edit, *, models: Any = None, settings: Any = None, memory:
     accelerator memory), a policy name (``gpu``, ``balanced``, ``lowvram``) or None for the
     models' policy.
     """
+    import warnings
     from pathlib import Path
 
+    from ..errors import FallbackWarning
     from ..models.loading import as_models
     from .dragavideo import DragSettings, drag_clip
 
+    if getattr(edit, "anchors", None) is not None:
+        warnings.warn("the drag's anchors shape only the CPU preview; Drag-A-Video keeps the "
+                      "content outside the mask in place instead (its mask loss)",
+                      FallbackWarning, stacklevel=2)
     holder = as_models(models)
     loaded = holder.get("sd15")
     # A single path names the sd15 model; SAM then comes from the store.
