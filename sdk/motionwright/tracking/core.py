@@ -27,6 +27,7 @@ pixels.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -183,21 +184,19 @@ class PointTracker:
         free = seen & ~anchored
         pos[free] = self._choose(cur, np.flatnonzero(free), prev, pred, pos, anchored)
 
-        looks_ok = self._looks_like_itself(cur, pos)
-        evidence = anchored | (free & fb_ok & looks_ok)
-        clear_no = ~fb_ok & ~looks_ok & ~anchored
-        # Points in doubt (seen, but not confirmed now) and lost points move with their
-        # neighbours, not with a flow that may follow an occluder.
-        doubt = seen & ~evidence
-        newly = doubt & (self._comp_idx[:, 0] < 0)
-        self._remember_companions(np.flatnonzero(newly), prev, anchored)
+        # Hidden points move with the neighbours they moved with when last seen.
         hidden = ~seen
-        self._carry(pos, anchored | (seen & evidence), doubt | hidden, prev)
-
+        self._carry(pos, anchored, hidden, prev)
         shown = self._reacquire(cur, np.flatnonzero(hidden), pos)
-        evidence[hidden] = looks_ok[hidden] & fb_ok[hidden]
+        looks_ok = self._looks_like_itself(cur, pos)
+        evidence = anchored | (fb_ok & looks_ok)
+        clear_no = ~fb_ok & ~looks_ok & ~anchored
         vis = self._update_visibility(evidence, clear_no, shown, pos)
-        self._comp_idx[vis & (evidence | shown)] = -1
+        lost = seen & ~vis
+        if lost.any():
+            self._remember_companions(np.flatnonzero(lost), prev, anchored)
+            self._carry(pos, anchored, lost, prev)
+        self._comp_idx[vis] = -1
 
         w, h = self.size
         m = opts.bounds_margin
@@ -382,38 +381,28 @@ class PointTracker:
 
     def _carry(self, pos: np.ndarray, alive: np.ndarray, which: np.ndarray,
                prev: np.ndarray) -> None:
-        """Move points ``which`` with their remembered companions that are ``alive`` now;
-        points without any stay where they were last seen."""
+        """Move points ``which`` with their remembered companions that are ``alive`` now.
+
+        Companions whose displacement since then disagrees with the median are left out (one
+        may have been dragged along by the occluder); three or more give a similarity fit, fewer
+        a shift. Points without any stay where they were on the previous frame.
+        """
         idx = np.flatnonzero(which)
-        if len(idx) == 0:
-            return
-        has = self._comp_idx[idx, 0] >= 0
-        # Without companions: a hidden point waits where it was; a point in doubt keeps its
-        # estimate of this frame.
-        pos[idx[~has & ~self._vis[idx]]] = prev[idx[~has & ~self._vis[idx]]]
-        idx = idx[has]
         if len(idx) == 0:
             return
         comp = self._comp_idx[idx]
         safe = np.where(comp >= 0, comp, 0)
         use = (comp >= 0) & alive[safe]
-        moved = np.where(use[..., None], pos[safe] - self._comp_then[idx], np.nan)
-        rows = use.any(axis=1)
-        with np.errstate(all="ignore"):
-            median = np.nanmedian(np.where(rows[:, None, None], moved, 0.0), axis=1)
+        then = self._comp_then[idx]
+        moved = np.where(use[..., None], pos[safe] - then, np.nan)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nan_to_num(np.nanmedian(moved, axis=1))
         spread = np.linalg.norm(np.nan_to_num(moved, nan=np.inf) - median[:, None], axis=2)
         use &= spread <= 1.5 + 0.1 * np.linalg.norm(median, axis=1)[:, None]
         cnt = use.sum(axis=1)
-        own = self._own_then[idx]
-        shift = cnt >= 1
-        held = ~shift & ~self._vis[idx]
-        pos[idx[held]] = prev[idx[held]]
-        pos[idx[shift]] = own[shift] + median[shift]
-        fit = cnt >= 3
-        if fit.any():
-            new, _ = _similarity_apply(self._comp_then[idx[fit]], pos[safe[fit]], use[fit],
-                                       own[fit], self._comp_then[idx[fit]])
-            pos[idx[fit]] = new
+        new, _ = _similarity_apply(then, pos[safe], use, self._own_then[idx], then)
+        pos[idx] = np.where((cnt > 0)[:, None], new, prev[idx])
 
     def _reacquire(self, cur: PreparedFrame, hidden: np.ndarray,
                    pos: np.ndarray) -> np.ndarray:
