@@ -301,7 +301,7 @@ class PointTracker:
         if len(idx) == 0 or len(src) < 2:
             return out
         opts = self.options
-        k = min(16, len(src))
+        k = min(24, len(src))
         dist = np.linalg.norm(prev[idx][:, None, :] - prev[src][None], axis=2)
         near = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < len(src) else np.tile(
             np.arange(len(src)), (len(idx), 1))
@@ -310,8 +310,14 @@ class PointTracker:
         gap = np.linalg.norm(step[:, :, None] - step[:, None], axis=3)
         size = np.linalg.norm(step, axis=2)
         close = gap <= 0.75 + 0.1 * np.maximum(size[:, :, None], size[:, None])
-        free = np.ones(nb.shape, bool)
+        # ... and travelled alike since the keyframe (surfaces may move alike for a while).
         key = self.templates.points
+        travel = prev[nb] - key[nb]
+        apart = np.linalg.norm(key[nb][:, :, None] - key[nb][:, None], axis=3)
+        far = np.linalg.norm(travel, axis=2)
+        close &= np.linalg.norm(travel[:, :, None] - travel[:, None], axis=3) <= (
+            2.0 + 0.1 * np.maximum(far[:, :, None], far[:, None]) + 0.05 * apart)
+        free = np.ones(nb.shape, bool)
         cands, costs = [out], [self._surround_cost(cur, idx, out)]
         for _ in range(3):
             votes = (close & free[:, None, :] & free[:, :, None]).sum(axis=2)
@@ -325,6 +331,12 @@ class PointTracker:
             member &= np.linalg.norm(fitted - pos[nb], axis=2) <= opts.neighbour_tolerance
             at, _ = _similarity_apply(key[nb], pos[nb], member, key[idx], key[nb])
             usable &= member.sum(axis=1) >= 2
+            # The point must move about as its group did this frame (a transform fitted to a
+            # tight cluster can throw a far point anywhere).
+            w = member[..., None]
+            group_step = (step * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1)
+            off = np.linalg.norm(at - prev[idx] - group_step, axis=1)
+            usable &= off <= 4.0 + 0.5 * np.linalg.norm(group_step, axis=1)
             at = np.where(usable[:, None], at, out)
             cost = self._surround_cost(cur, idx, at)
             cands.append(at)
