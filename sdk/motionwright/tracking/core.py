@@ -48,7 +48,8 @@ class TrackerOptions:
     ``anchor_texture``: patch cornerness (smaller structure-tensor eigenvalue, grey levels² per
     pixel², see :class:`~.appearance.KeyframeTemplates`) from which a patch is well conditioned
     enough to anchor its point; ``visible_ncc``: NCC of the fitting part of the patch at or
-    above which an anchoring fit counts; ``max_correction``: how far (plus 25% of the motion)
+    above which an anchoring fit counts (``trust_ncc`` when it starts from the point's own
+    recent motion instead of the flow); ``max_correction``: how far (plus 25% of the motion)
     that fit may move a point away from the flow prediction; ``neighbour_tolerance``: how far
     (pixels, plus 2% of the distance) a point may stray from the transform of the anchored
     neighbours that move with it; ``companions``: how many such neighbours are used;
@@ -75,13 +76,14 @@ class TrackerOptions:
     fb_relative: float = 0.15
     anchor_texture: float = 1.0
     visible_ncc: float = 0.8
+    trust_ncc: float = 0.9
     max_correction: float = 2.0
     neighbour_tolerance: float = 1.5
     companions: int = 8
     support_points: int = 96
     flat_difference: float = 10.0
     hide_after: int = 2
-    show_after: int = 3
+    show_after: int = 2
     reacquire_ncc: float = 0.95
     reacquire_centre: float = 0.25
     search_ncc: float = 0.7
@@ -124,6 +126,8 @@ class PointTracker:
         self._wide_offsets = np.stack([gx.ravel(), gy.ravel()], axis=1)
         self._wide = sample_patches(key.fine, pts, np.tile(np.eye(2, dtype=np.float32),
                                                            (len(pts), 1, 1)), self._wide_offsets)
+        self._wide_weights = _own_side_weights(self._wide, self._wide_offsets,
+                                               opts.patch_radius)
         self._anchorable = ((self.templates.texture >= opts.anchor_texture)
                             & (self.templates.centre_texture >= opts.anchor_texture))
         self._pos = pts.copy()
@@ -138,6 +142,10 @@ class PointTracker:
         self._comp_idx = np.full((n, width), -1, np.int64)
         self._comp_then = np.zeros((n, width, 2), np.float32)
         self._own_then = pts.copy()
+        # Where each point was last confirmed (anchored, or an unanchorable patch that looked
+        # right where the flow agreed): a lost point without companions waits there.
+        self._last_seen = pts.copy()
+        self._velocity = np.zeros((n, 2), np.float32)
         self._shape_then = self.shapes.copy()
 
     @property
@@ -189,14 +197,22 @@ class PointTracker:
         self._carry(pos, anchored, hidden, prev)
         shown = self._reacquire(cur, np.flatnonzero(hidden), pos)
         looks_ok = self._looks_like_itself(cur, pos)
-        evidence = anchored | (fb_ok & looks_ok)
-        clear_no = ~fb_ok & ~looks_ok & ~anchored
+        # A patch that could be anchored but was not is in doubt, however it looks.
+        evidence = anchored | (~self._anchorable & fb_ok & looks_ok)
+        # A patch that no longer looks like itself where the flow round trip fails too is
+        # gone; either alone is only a hint (hide_after frames in a row hide the point).
+        clear_no = ~anchored & ~looks_ok & ~fb_ok
         vis = self._update_visibility(evidence, clear_no, shown, pos)
         lost = seen & ~vis
         if lost.any():
             self._remember_companions(np.flatnonzero(lost), prev, anchored)
             self._carry(pos, anchored, lost, prev)
         self._comp_idx[vis] = -1
+        confirmed = vis & evidence
+        self._last_seen[confirmed] = pos[confirmed]
+        steady = confirmed & seen
+        self._velocity[steady] = 0.5 * self._velocity[steady] + 0.5 * (pos - prev)[steady]
+        self._velocity[~vis] = 0.0
 
         w, h = self.size
         m = opts.bounds_margin
@@ -220,22 +236,36 @@ class PointTracker:
         pos[idx[ok]] = res.positions[ok]
         self.shapes[idx[ok]] = res.shapes[ok]
         anchored[idx[ok]] = True
+        # Where the flow misled the fit (a fast or turning surface), the point's own recent
+        # motion gets a second try; without the flow's word the match must be strong.
+        retry = idx[~ok]
+        start = self._pos[retry] + self._velocity[retry]
+        retry_ok = np.linalg.norm(start - pred[retry], axis=1) > 1.0
+        retry, start = retry[retry_ok], start[retry_ok]
+        if len(retry):
+            speed = np.linalg.norm(self._velocity[retry], axis=1)
+            res = self.templates.align(cur.fine, start, self.shapes[retry], index=retry)
+            ok = self._fits(res, retry, start, speed) & (res.ncc >= self.options.trust_ncc)
+            pos[retry[ok]] = res.positions[ok]
+            self.shapes[retry[ok]] = res.shapes[ok]
+            anchored[retry[ok]] = True
         return anchored
 
     def _fits(self, res: AlignResult, idx: np.ndarray, start: np.ndarray,
               motion: np.ndarray) -> np.ndarray:
         """Whether each appearance fit (of points ``idx`` started at ``start``) shows the
-        point: converged, matching, well conditioned, centre uncovered, close to its start,
-        plausible shape."""
+        point: converged, matching, well conditioned, centre uncovered, close to its start
+        (a near-perfect match may correct more), plausible shape."""
         opts = self.options
         moved = np.linalg.norm(res.positions - start, axis=1)
         # A near-perfect fit outweighs the smooth-shape prior (the prior may be stale).
-        shape_ok = _shape_change_ok(self.shapes[idx], res.shapes) | (
-            (res.ncc >= opts.reacquire_ncc) & (res.support >= 0.8))
+        strong = (res.ncc >= opts.reacquire_ncc) & (res.support >= 0.8)
+        shape_ok = _shape_change_ok(self.shapes[idx], res.shapes) | strong
         return (res.converged & shape_ok & (res.ncc >= opts.visible_ncc)
                 & (res.texture >= opts.anchor_texture)
                 & (res.centre_out < 0.5) & (res.support >= opts.min_support)
-                & (moved <= opts.max_correction + 0.25 * motion))
+                & ((moved <= opts.max_correction + 0.25 * motion)
+                   | (strong & (moved <= 3 * opts.max_correction + 0.5 * motion))))
 
     def _neighbour_estimate(self, idx: np.ndarray, prev: np.ndarray, pred: np.ndarray,
                             pos: np.ndarray, anchored: np.ndarray,
@@ -293,8 +323,9 @@ class PointTracker:
         groups: the surfaces around the point); each group's similarity transform from the
         keyframe proposes a position, and so does the flow. The proposal whose wide
         surroundings (twice the patch radius) look most like the keyframe's wins — a flat
-        patch cannot be located on its own, but the edges and texture around it can. Where
-        the surroundings cannot tell (all flat), the flow's proposal stays.
+        patch cannot be located on its own, but the edges and texture around it can. A group
+        whose motion does not continue the point's path pays for the difference, so where
+        the surroundings cannot tell (all flat) the point stays with its surface.
         """
         out = pred[idx].copy()
         src = np.flatnonzero(anchored)
@@ -331,14 +362,14 @@ class PointTracker:
             member &= np.linalg.norm(fitted - pos[nb], axis=2) <= opts.neighbour_tolerance
             at, _ = _similarity_apply(key[nb], pos[nb], member, key[idx], key[nb])
             usable &= member.sum(axis=1) >= 2
-            # The point must move about as its group did this frame (a transform fitted to a
-            # tight cluster can throw a far point anywhere).
+            # A proposal pays for moving the point unlike its group did this frame: where the
+            # surroundings cannot tell, the group the point kept up with wins, and a group of
+            # another surface cannot throw the point far away.
             w = member[..., None]
             group_step = (step * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1)
             off = np.linalg.norm(at - prev[idx] - group_step, axis=1)
-            usable &= off <= 4.0 + 0.5 * np.linalg.norm(group_step, axis=1)
             at = np.where(usable[:, None], at, out)
-            cost = self._surround_cost(cur, idx, at)
+            cost = self._surround_cost(cur, idx, at) + 0.1 * off
             cands.append(at)
             costs.append(np.where(usable, cost, np.inf))
         # Where the looks are close, the neighbours (the larger group first) beat the flow.
@@ -348,11 +379,13 @@ class PointTracker:
         return np.stack(cands, axis=1)[np.arange(len(idx)), best]
 
     def _surround_cost(self, cur: PreparedFrame, idx: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """Median grey-level difference (after a brightness offset) between the wide
-        surroundings of points ``idx`` placed at ``at`` and on the keyframe."""
+        """Mean grey-level difference (after a brightness offset; each pixel's at most 30)
+        between the wide surroundings of points ``idx`` placed at ``at`` and on the keyframe."""
         patch = sample_patches(cur.fine, at, self.shapes[idx], self._wide_offsets)
         diff = patch - self._wide[idx]
-        return np.median(np.abs(diff - np.median(diff, axis=1, keepdims=True)), axis=1)
+        # A mean, not a median: in mostly flat surroundings the few pixels of texture decide.
+        diff = np.minimum(np.abs(diff - np.median(diff, axis=1, keepdims=True)), 30.0)
+        return (diff * self._wide_weights[idx]).sum(axis=1)
 
     def _looks_like_itself(self, cur: PreparedFrame, pos: np.ndarray) -> np.ndarray:
         """Whether each patch at ``pos`` (current shapes) still matches its keyframe patch:
@@ -397,7 +430,7 @@ class PointTracker:
 
         Companions whose displacement since then disagrees with the median are left out (one
         may have been dragged along by the occluder); three or more give a similarity fit, fewer
-        a shift. Points without any stay where they were on the previous frame.
+        a shift. Points without any wait where they were last confirmed.
         """
         idx = np.flatnonzero(which)
         if len(idx) == 0:
@@ -414,7 +447,7 @@ class PointTracker:
         use &= spread <= 1.5 + 0.1 * np.linalg.norm(median, axis=1)[:, None]
         cnt = use.sum(axis=1)
         new, _ = _similarity_apply(then, pos[safe], use, self._own_then[idx], then)
-        pos[idx] = np.where((cnt > 0)[:, None], new, prev[idx])
+        pos[idx] = np.where((cnt > 0)[:, None], new, self._last_seen[idx])
 
     def _reacquire(self, cur: PreparedFrame, hidden: np.ndarray,
                    pos: np.ndarray) -> np.ndarray:
@@ -486,6 +519,22 @@ class PointTracker:
         vis &= self._inside(pos)
         self._streak[vis != was] = 0
         return vis
+
+
+def _own_side_weights(patches: np.ndarray, offsets: np.ndarray, radius: float,
+                      contrast: float = 15.0) -> np.ndarray:
+    """Weights ``(N, P)`` (rows sum to 1) for the pixels of keyframe patches ``(N, P)`` at
+    ``offsets`` ``(P, 2)``: a Gaussian of ``radius`` pixels around the point times how close
+    each pixel's grey level is to the point's own (``contrast`` grey levels).
+
+    Near an outline the pixels on the point's side of it — its own surface, which moves with
+    it — decide, not the other surface's texture.
+    """
+    centre = np.argmin((offsets**2).sum(axis=1))
+    r2 = (offsets**2).sum(axis=1)
+    own = patches[:, centre:centre + 1]
+    w = np.exp(-r2 / (2.0 * radius**2))[None] * np.exp(-((patches - own) / contrast) ** 2 / 2)
+    return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def support_points(key_image: np.ndarray, points: np.ndarray,
