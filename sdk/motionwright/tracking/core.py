@@ -192,17 +192,23 @@ class PointTracker:
         free = seen & ~anchored
         pos[free] = self._choose(cur, np.flatnonzero(free), prev, pred, pos, anchored)
 
-        # Hidden points move with the neighbours they moved with when last seen.
+        # Hidden points move with the neighbours they moved with when last seen; they and
+        # the points whose anchoring just failed are looked for.
         hidden = ~seen
         self._carry(pos, anchored, hidden, prev)
-        shown = self._reacquire(cur, np.flatnonzero(hidden), pos)
+        found = self._reacquire(cur, np.flatnonzero(hidden | (free & self._anchorable)), pos)
+        # A hidden patch that anchors where it was carried is weak evidence (it may still be
+        # half covered); a found one shows its point at once.
+        again = np.flatnonzero(hidden & ~found & self._anchorable & self._inside(pos))
+        start = pos[again].copy()
+        anchored_again = self._anchor(cur, again, pos, np.zeros(len(pos)), pos, start=start)
         looks_ok = self._looks_like_itself(cur, pos)
         # A patch that could be anchored but was not is in doubt, however it looks.
-        evidence = anchored | (~self._anchorable & fb_ok & looks_ok)
+        evidence = anchored | found | anchored_again | (~self._anchorable & fb_ok & looks_ok)
         # A patch that no longer looks like itself where the flow round trip fails too is
         # gone; either alone is only a hint (hide_after frames in a row hide the point).
-        clear_no = ~anchored & ~looks_ok & ~fb_ok
-        vis = self._update_visibility(evidence, clear_no, shown, pos)
+        clear_no = ~evidence & ~looks_ok & ~fb_ok
+        vis = self._update_visibility(evidence, clear_no, found, pos)
         lost = seen & ~vis
         if lost.any():
             self._remember_companions(np.flatnonzero(lost), prev, anchored)
@@ -225,11 +231,21 @@ class PointTracker:
         return self.positions.copy(), self.visible.copy()
 
     def _anchor(self, cur: PreparedFrame, idx: np.ndarray, pred: np.ndarray,
-                motion: np.ndarray, pos: np.ndarray) -> np.ndarray:
-        """Align the keyframe patches of points ``idx`` at their predictions; write the
-        positions of those that fit into ``pos`` and return the (N,) mask of them."""
+                motion: np.ndarray, pos: np.ndarray,
+                start: np.ndarray | None = None) -> np.ndarray:
+        """Align the keyframe patches of points ``idx`` at their predictions (or at
+        ``start`` ``(M, 2)``, then with a strong match only); write the positions of those
+        that fit into ``pos`` and return the (N,) mask of them."""
         anchored = np.zeros(len(pos), bool)
         if len(idx) == 0:
+            return anchored
+        if start is not None:
+            res = self.templates.align(cur.fine, start, self.shapes[idx], index=idx)
+            ok = self._fits(res, idx, start, motion[idx]) & (
+                res.ncc >= self.options.trust_ncc)
+            pos[idx[ok]] = res.positions[ok]
+            self.shapes[idx[ok]] = res.shapes[ok]
+            anchored[idx[ok]] = True
             return anchored
         res = self.templates.align(cur.fine, pred[idx], self.shapes[idx], index=idx)
         ok = self._fits(res, idx, pred[idx], motion[idx])
@@ -258,9 +274,8 @@ class PointTracker:
         (a near-perfect match may correct more), plausible shape."""
         opts = self.options
         moved = np.linalg.norm(res.positions - start, axis=1)
-        # A near-perfect fit outweighs the smooth-shape prior (the prior may be stale).
         strong = (res.ncc >= opts.reacquire_ncc) & (res.support >= 0.8)
-        shape_ok = _shape_change_ok(self.shapes[idx], res.shapes) | strong
+        shape_ok = _shape_change_ok(self.shapes[idx], res.shapes)
         return (res.converged & shape_ok & (res.ncc >= opts.visible_ncc)
                 & (res.texture >= opts.anchor_texture)
                 & (res.centre_out < 0.5) & (res.support >= opts.min_support)
@@ -451,8 +466,8 @@ class PointTracker:
 
     def _reacquire(self, cur: PreparedFrame, hidden: np.ndarray,
                    pos: np.ndarray) -> np.ndarray:
-        """Look for hidden anchorable points whose keyframe patch is found again; return the
-        (N,) mask of those found (their positions are written into ``pos``).
+        """Look for the anchorable points among ``hidden`` whose keyframe patch is found
+        again; return the (N,) mask of those found (their positions are written into ``pos``).
 
         First a robust fit right at the carried position (a point carried correctly reappears
         there, possibly while its patch is still partly covered), then a template search
@@ -580,7 +595,7 @@ def _similarity_apply(src: np.ndarray, dst: np.ndarray, use: np.ndarray, at: np.
     return out.astype(np.float32), out_also.astype(np.float32)
 
 
-def _shape_change_ok(before: np.ndarray, after: np.ndarray, limit: float = 0.1) -> np.ndarray:
+def _shape_change_ok(before: np.ndarray, after: np.ndarray, limit: float = 0.04) -> np.ndarray:
     """Whether each 2×2 shape changed by less than ``limit`` (relative area, and rotation in
     radians) in one frame: real surfaces turn and scale smoothly."""
     det_b, det_a = np.linalg.det(before), np.linalg.det(after)
