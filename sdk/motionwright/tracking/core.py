@@ -203,6 +203,10 @@ class PointTracker:
         start = pos[again].copy()
         anchored_again = self._anchor(cur, again, pos, np.zeros(len(pos)), pos, start=start)
         looks_ok = self._looks_like_itself(cur, pos)
+        # A flat patch looks like any flat occluder of its shade: its own side of the wider
+        # surroundings must look right too.
+        flat = np.flatnonzero(~self._anchorable & looks_ok)
+        looks_ok[flat] &= self._surround_cost(cur, flat, pos[flat]) <= 0.5 * opts.flat_difference
         # A patch that could be anchored but was not is in doubt, however it looks.
         evidence = anchored | found | anchored_again | (~self._anchorable & fb_ok & looks_ok)
         # A patch that no longer looks like itself where the flow round trip fails too is
