@@ -136,8 +136,8 @@ class PointTracker:
         # Frames in a row whose evidence contradicts the current visibility.
         self._streak = np.zeros(n, np.int64)
         self.hidden_for = np.zeros(n, np.int64)
-        # For a point in doubt or hidden: the neighbours it moved with when last seen (-1 pads),
-        # their positions then, and its own position and shape then (see _carry).
+        # For a hidden point: the neighbours it moved with when last seen (-1 pads), their
+        # positions then, and its own position then (see _carry).
         width = opts.companions
         self._comp_idx = np.full((n, width), -1, np.int64)
         self._comp_then = np.zeros((n, width, 2), np.float32)
@@ -146,7 +146,6 @@ class PointTracker:
         # right where the flow agreed): a lost point without companions waits there.
         self._last_seen = pts.copy()
         self._velocity = np.zeros((n, 2), np.float32)
-        self._shape_then = self.shapes.copy()
 
     @property
     def positions(self) -> np.ndarray:
@@ -195,13 +194,13 @@ class PointTracker:
         # Hidden points move with the neighbours they moved with when last seen; they and
         # the points whose anchoring just failed are looked for.
         hidden = ~seen
-        self._carry(pos, anchored, hidden, prev)
+        self._carry(pos, anchored, hidden)
         found = self._reacquire(cur, np.flatnonzero(hidden | (free & self._anchorable)), pos)
         # A hidden patch that anchors where it was carried is weak evidence (it may still be
         # half covered); a found one shows its point at once.
         again = np.flatnonzero(hidden & ~found & self._anchorable & self._inside(pos))
-        start = pos[again].copy()
-        anchored_again = self._anchor(cur, again, pos, np.zeros(len(pos)), pos, start=start)
+        anchored_again = self._anchor(cur, again, pos.copy(), np.zeros(len(pos)), pos,
+                                      strict=True)
         looks_ok = self._looks_like_itself(cur, pos)
         # A flat patch looks like any flat occluder of its shade: its own side of the wider
         # surroundings must look right too.
@@ -216,7 +215,7 @@ class PointTracker:
         lost = seen & ~vis
         if lost.any():
             self._remember_companions(np.flatnonzero(lost), prev, anchored)
-            self._carry(pos, anchored, lost, prev)
+            self._carry(pos, anchored, lost)
         self._comp_idx[vis] = -1
         confirmed = vis & evidence
         self._last_seen[confirmed] = pos[confirmed]
@@ -234,41 +233,35 @@ class PointTracker:
         self._prev = cur
         return self.positions.copy(), self.visible.copy()
 
-    def _anchor(self, cur: PreparedFrame, idx: np.ndarray, pred: np.ndarray,
-                motion: np.ndarray, pos: np.ndarray,
-                start: np.ndarray | None = None) -> np.ndarray:
-        """Align the keyframe patches of points ``idx`` at their predictions (or at
-        ``start`` ``(M, 2)``, then with a strong match only); write the positions of those
-        that fit into ``pos`` and return the (N,) mask of them."""
+    def _anchor(self, cur: PreparedFrame, idx: np.ndarray, start: np.ndarray,
+                motion: np.ndarray, pos: np.ndarray, strict: bool = False) -> np.ndarray:
+        """Align the keyframe patches of points ``idx`` from ``start`` ``(N, 2)``; write the
+        positions of those that fit into ``pos`` and return the (N,) mask of them.
+
+        Unless ``strict`` (then only a strong match counts), a point whose fit fails gets a
+        second try from its own recent motion: the flow may have misled it (a fast or turning
+        surface); without the flow's word the match must be strong.
+        """
         anchored = np.zeros(len(pos), bool)
-        if len(idx) == 0:
-            return anchored
-        if start is not None:
-            res = self.templates.align(cur.fine, start, self.shapes[idx], index=idx)
-            ok = self._fits(res, idx, start, motion[idx]) & (
-                res.ncc >= self.options.trust_ncc)
-            pos[idx[ok]] = res.positions[ok]
-            self.shapes[idx[ok]] = res.shapes[ok]
-            anchored[idx[ok]] = True
-            return anchored
-        res = self.templates.align(cur.fine, pred[idx], self.shapes[idx], index=idx)
-        ok = self._fits(res, idx, pred[idx], motion[idx])
-        pos[idx[ok]] = res.positions[ok]
-        self.shapes[idx[ok]] = res.shapes[ok]
-        anchored[idx[ok]] = True
-        # Where the flow misled the fit (a fast or turning surface), the point's own recent
-        # motion gets a second try; without the flow's word the match must be strong.
-        retry = idx[~ok]
-        start = self._pos[retry] + self._velocity[retry]
-        retry_ok = np.linalg.norm(start - pred[retry], axis=1) > 1.0
-        retry, start = retry[retry_ok], start[retry_ok]
-        if len(retry):
-            speed = np.linalg.norm(self._velocity[retry], axis=1)
-            res = self.templates.align(cur.fine, start, self.shapes[retry], index=retry)
-            ok = self._fits(res, retry, start, speed) & (res.ncc >= self.options.trust_ncc)
-            pos[retry[ok]] = res.positions[ok]
-            self.shapes[retry[ok]] = res.shapes[ok]
-            anchored[retry[ok]] = True
+        tries = [(idx, start[idx], motion[idx], strict)]
+        if not strict:
+            tries.append((None, None, None, True))
+        for which, begin, moved_by, strong_only in tries:
+            if which is None:
+                which = idx[~anchored[idx]]
+                begin = self._pos[which] + self._velocity[which]
+                differs = np.linalg.norm(begin - start[which], axis=1) > 1.0
+                which, begin = which[differs], begin[differs]
+                moved_by = np.linalg.norm(self._velocity[which], axis=1)
+            if len(which) == 0:
+                continue
+            res = self.templates.align(cur.fine, begin, self.shapes[which], index=which)
+            ok = self._fits(res, which, begin, moved_by)
+            if strong_only:
+                ok &= res.ncc >= self.options.trust_ncc
+            pos[which[ok]] = res.positions[ok]
+            self.shapes[which[ok]] = res.shapes[ok]
+            anchored[which[ok]] = True
         return anchored
 
     def _fits(self, res: AlignResult, idx: np.ndarray, start: np.ndarray,
@@ -291,10 +284,11 @@ class PointTracker:
                             ) -> tuple[np.ndarray, np.ndarray]:
         """Where the anchored neighbours that move with each point ``idx`` put it.
 
-        A neighbour moves with the point when its step this frame matches the point's flow
-        step; the nearest ``companions`` such neighbours give a similarity transform from
-        their keyframe positions to their positions now (neighbours it does not fit are
-        dropped once), applied to the point's keyframe position. Returns ``(N, 2)`` estimates
+        A neighbour moves with the point when its step this frame matches the point's (from
+        ``pred``), or when it travelled like the point since the keyframe; the nearest
+        ``companions`` such neighbours give a similarity transform from their keyframe
+        positions to their positions now (neighbours it does not fit are dropped once),
+        applied to the point's keyframe position. Returns ``(N, 2)`` estimates
         (the prediction where there is none) and ``(N,)`` the number of neighbours used.
         """
         n = len(pos)
@@ -441,10 +435,8 @@ class PointTracker:
             self._comp_idx[i, :len(alike)] = alike
             self._comp_then[i, :len(alike)] = prev[alike]
             self._own_then[i] = prev[i]
-            self._shape_then[i] = self.shapes[i]
 
-    def _carry(self, pos: np.ndarray, alive: np.ndarray, which: np.ndarray,
-               prev: np.ndarray) -> None:
+    def _carry(self, pos: np.ndarray, alive: np.ndarray, which: np.ndarray) -> None:
         """Move points ``which`` with their remembered companions that are ``alive`` now.
 
         Companions whose displacement since then disagrees with the median are left out (one
