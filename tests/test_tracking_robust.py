@@ -6,8 +6,10 @@ every position near the frame.
 
 import cv2
 import numpy as np
+import pytest
 
 import motionwright as mw
+from motionwright.errors import InvalidInputError
 from motionwright.synthetic import MovingObjectsScene, noise_texture
 from motionwright.tracking import TrackerOptions, chained_flow_tracks, track
 from motionwright.tracking.core import PointTracker
@@ -144,3 +146,25 @@ def test_a_covered_point_without_neighbours_is_held_where_it_was_last_seen():
     np.testing.assert_allclose(pos[hidden], np.broadcast_to(pos[hidden[0]], pos[hidden].shape),
                                atol=0.5)
     np.testing.assert_allclose(pos[hidden[0]], point[0], atol=1.0)
+
+
+def test_panning_footage_moves_its_background_as_its_ground_truth_says():
+    scene = MovingObjectsScene(12, (96, 64), seed=7, num_objects=0, pan=(2.0, 1.0),
+                               pan_period=40)
+    np.testing.assert_allclose(scene.background_offset(0), [0.0, 0.0])
+    assert np.abs(scene.background_offset(10) - [2.0 * 40 / (2 * np.pi)] * np.array(
+        [1.0, 0.5])).max() < 1e-9
+    tracks, visible = scene.background_tracks(np.array([[48.0, 32.0]]), 3)
+    shift = np.round(tracks[8, 0] - tracks[3, 0]).astype(int)
+    a, b = scene.frame(3).astype(int), scene.frame(8).astype(int)
+    # The content moves by the ground-truth shift (to within the sub-pixel rest).
+    moved = np.abs(b[20:44, 30:66] - a[20 - shift[1]:44 - shift[1], 30 - shift[0]:66 - shift[0]])
+    assert moved.mean() < 12
+    assert visible.all()
+
+
+def test_a_bad_pan_is_refused():
+    with pytest.raises(InvalidInputError, match="pan"):
+        MovingObjectsScene(3, (32, 32), pan=(float("nan"), 0.0))
+    with pytest.raises(InvalidInputError, match="pan"):
+        MovingObjectsScene(3, (32, 32), pan=(1.0, 0.0), pan_period=0)
