@@ -95,7 +95,7 @@ def _long_scene(frames):
 
 
 def test_positions_on_a_long_clip_stay_within_the_margin_of_the_frame():
-    scene = _long_scene(400)
+    scene = _long_scene(200)
     margin = TrackerOptions().bounds_margin
     rng = np.random.default_rng(0)
     points = np.concatenate([scene.tracks[0][scene.visible[0]],
@@ -111,7 +111,7 @@ def test_positions_on_a_long_clip_stay_within_the_margin_of_the_frame():
         toggles += vis != last
         last = vis
     # Points come and go with the objects and the pan, but not frame by frame.
-    assert toggles.max() < 40
+    assert toggles.max() < 20
 
 
 def test_a_point_that_leaves_the_frame_is_hidden_and_waits_at_its_edge():
