@@ -120,14 +120,19 @@ class PointTracker:
         pts = np.concatenate([own, support_points(key.fine, own, opts)])
         n = len(pts)
         self.templates = KeyframeTemplates(key.fine, pts, opts.patch_radius)
-        # The wider surroundings of each point, every second pixel, to place flat points.
-        wide = np.arange(-2 * opts.patch_radius, 2 * opts.patch_radius + 1, 2, dtype=np.float32)
-        gx, gy = np.meshgrid(wide, wide)
-        self._wide_offsets = np.stack([gx.ravel(), gy.ravel()], axis=1)
-        self._wide = sample_patches(key.fine, pts, np.tile(np.eye(2, dtype=np.float32),
-                                                           (len(pts), 1, 1)), self._wide_offsets)
-        self._wide_weights = _own_side_weights(self._wide, self._wide_offsets,
-                                               opts.patch_radius)
+        # The wider surroundings of each point at three scales (17×17 samples spanning 2, 4
+        # and 8 patch radii), to place points that cannot be anchored.
+        eye = np.tile(np.eye(2, dtype=np.float32), (len(pts), 1, 1))
+        self._wide_offsets, self._wide, self._wide_weights = [], [], []
+        for reach in (2, 4, 8):
+            grid = np.linspace(-reach, reach, 17, dtype=np.float32) * opts.patch_radius
+            gx, gy = np.meshgrid(grid, grid)
+            offsets = np.stack([gx.ravel(), gy.ravel()], axis=1)
+            patches = sample_patches(key.fine, pts, eye, offsets)
+            self._wide_offsets.append(offsets)
+            self._wide.append(patches)
+            self._wide_weights.append(_own_side_weights(patches, offsets,
+                                                        reach * opts.patch_radius / 2))
         self._anchorable = ((self.templates.texture >= opts.anchor_texture)
                             & (self.templates.centre_texture >= opts.anchor_texture))
         self._pos = pts.copy()
@@ -334,11 +339,12 @@ class PointTracker:
 
         Their nearby anchored points are grouped by their motion this frame (up to three
         groups: the surfaces around the point); each group's similarity transform from the
-        keyframe proposes a position, and so does the flow. The proposal whose wide
-        surroundings (twice the patch radius) look most like the keyframe's wins — a flat
-        patch cannot be located on its own, but the edges and texture around it can. A group
-        whose motion does not continue the point's path pays for the difference, so where
-        the surroundings cannot tell (all flat) the point stays with its surface.
+        keyframe proposes a position, and so does the flow. The proposal whose surroundings
+        look most like the keyframe's wins — a flat patch cannot be located on its own, but
+        the edges and texture around it can — at the smallest scale (2, 4 or 8 patch radii)
+        that tells the proposals apart. A group whose motion does not continue the point's
+        path pays for the difference, so where nothing tells (all flat) the point stays with
+        its surface.
         """
         out = pred[idx].copy()
         src = np.flatnonzero(anchored)
@@ -362,7 +368,7 @@ class PointTracker:
         close &= np.linalg.norm(travel[:, :, None] - travel[:, None], axis=3) <= (
             2.0 + 0.1 * np.maximum(far[:, :, None], far[:, None]) + 0.05 * apart)
         free = np.ones(nb.shape, bool)
-        cands, costs = [out], [self._surround_cost(cur, idx, out)]
+        cands, offs = [out], [np.zeros(len(idx))]
         for _ in range(3):
             votes = (close & free[:, None, :] & free[:, :, None]).sum(axis=2)
             seed = votes.argmax(axis=1)
@@ -381,24 +387,38 @@ class PointTracker:
             w = member[..., None]
             group_step = (step * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1)
             off = np.linalg.norm(at - prev[idx] - group_step, axis=1)
-            at = np.where(usable[:, None], at, out)
-            cost = self._surround_cost(cur, idx, at) + 0.1 * off
-            cands.append(at)
-            costs.append(np.where(usable, cost, np.inf))
+            cands.append(np.where(usable[:, None], at, out))
+            offs.append(np.where(usable, off, np.inf))
+        cands = np.stack(cands, axis=1)  # (L, C, 2)
         # Where the looks are close, the neighbours (the larger group first) beat the flow.
-        costs = np.stack(costs, axis=1) + np.arange(len(costs)) * 0.1
-        costs[:, 0] += 1.0
-        best = costs.argmin(axis=1)
-        return np.stack(cands, axis=1)[np.arange(len(idx)), best]
+        bias = np.stack(offs, axis=1) * 0.1 + np.arange(cands.shape[1]) * 0.1
+        bias[:, 0] += 1.0
+        best = np.zeros(len(idx), np.int64)
+        todo = np.arange(len(idx))
+        for scale in range(len(self._wide)):
+            cost = np.stack([self._surround_cost(cur, idx[todo], cands[todo, c], scale)
+                             for c in range(cands.shape[1])], axis=1) + bias[todo]
+            best[todo] = cost.argmin(axis=1)
+            # Surroundings that cannot tell the proposals apart defer to wider ones.
+            finite = np.where(np.isfinite(cost), cost, np.nan)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                spread = np.nanmax(finite, axis=1) - np.nanmin(finite, axis=1)
+            todo = todo[spread <= 1.5]
+            if len(todo) == 0:
+                break
+        return cands[np.arange(len(idx)), best]
 
-    def _surround_cost(self, cur: PreparedFrame, idx: np.ndarray, at: np.ndarray) -> np.ndarray:
-        """Mean grey-level difference (after a brightness offset; each pixel's at most 30)
-        between the wide surroundings of points ``idx`` placed at ``at`` and on the keyframe."""
-        patch = sample_patches(cur.fine, at, self.shapes[idx], self._wide_offsets)
-        diff = patch - self._wide[idx]
+    def _surround_cost(self, cur: PreparedFrame, idx: np.ndarray, at: np.ndarray,
+                       scale: int = 0) -> np.ndarray:
+        """Mean grey-level difference (after a brightness offset; each pixel's at most 30,
+        the point's own side weighted most) between the surroundings of points ``idx``
+        placed at ``at`` and on the keyframe, at ``scale`` (0, 1, 2: 2, 4, 8 patch radii)."""
+        patch = sample_patches(cur.fine, at, self.shapes[idx], self._wide_offsets[scale])
+        diff = patch - self._wide[scale][idx]
         # A mean, not a median: in mostly flat surroundings the few pixels of texture decide.
         diff = np.minimum(np.abs(diff - np.median(diff, axis=1, keepdims=True)), 30.0)
-        return (diff * self._wide_weights[idx]).sum(axis=1)
+        return (diff * self._wide_weights[scale][idx]).sum(axis=1)
 
     def _looks_like_itself(self, cur: PreparedFrame, pos: np.ndarray) -> np.ndarray:
         """Whether each patch at ``pos`` (current shapes) still matches its keyframe patch:
