@@ -13,12 +13,13 @@ direction (forward or backward in time). Besides the caller's points it follows 
 3. checks every point against its anchored neighbours that move with it (same motion this
    frame, one similarity transform from the keyframe): an anchored fit that strays from them
    slid along an edge or onto another surface and is dropped; a point that cannot be anchored
-   (a flat patch, a patch straddling two motions) takes their transform, or else the flow;
+   (a flat patch, a patch straddling two motions) takes the transform of one group of moving
+   neighbours, or the flow, whichever leaves its surroundings looking most like the keyframe;
 4. collects evidence of visibility (anchoring, the flow round trip, how the patch compares with
    the keyframe) and changes a point's visibility only on clear or repeated evidence, so it
    does not flicker;
 5. carries hidden points with the neighbours they moved with when last seen (or holds them
-   where they were last seen), brings them back when their keyframe patch is found again, and
+   where they were last confirmed), brings them back when their keyframe patch is found again, and
    keeps every position within :attr:`TrackerOptions.bounds_margin` pixels of the frame.
 
 Frames are ``(H, W, 3)`` RGB uint8 arrays (or ``(H, W)`` grey); points ``(N, 2)`` float32
