@@ -109,11 +109,16 @@ class MovingObjectsScene:
     float32 and ``visible`` ``(T, N)`` bool for the ``points_per_object`` points sampled inside
     each object (``point_object`` ``(N,)`` says
     which object each point belongs to; objects are drawn in order, later ones on top).
+
+    ``pan`` (x, y) pans the camera: the background slides back and forth with a peak speed of
+    ``pan`` pixels per frame over ``pan_period`` frames (see :meth:`background_offset`); the
+    objects' paths are in frame coordinates and do not pan.
     """
 
     def __init__(self, num_frames: int, size: tuple[int, int] = (320, 240), *, seed: int = 0,
                  num_objects: int = 2, max_speed: float = 4.0, points_per_object: int = 12,
-                 object_scale: float = 0.28, fps: Fraction = Fraction(24)) -> None:
+                 object_scale: float = 0.28, fps: Fraction = Fraction(24),
+                 pan: tuple[float, float] = (0.0, 0.0), pan_period: float = 120.0) -> None:
         self.num_frames = require_int(num_frames, "num_frames", minimum=1)
         width, height = (require_int(v, "size", minimum=16) for v in size)
         require_int(num_objects, "num_objects", minimum=0)
@@ -121,8 +126,16 @@ class MovingObjectsScene:
             raise InvalidInputError(f"max_speed: expected a finite value >= 0, got {max_speed!r}")
         self.size = (width, height)
         self.fps = Fraction(fps)
+        self.pan = np.asarray(pan, np.float64).reshape(2)
+        if not (np.isfinite(self.pan).all() and math.isfinite(pan_period) and pan_period > 0):
+            raise InvalidInputError(f"pan: expected a finite (x, y) speed and pan_period > 0, "
+                                    f"got {pan!r} and {pan_period!r}")
+        self.pan_period = float(pan_period)
+        # The background is larger than the frame by the pan's reach on every side.
+        self._pan_margin = np.ceil(np.abs(self.pan) * self.pan_period / (2 * math.pi)).astype(int)
+        mx, my = (int(v) for v in self._pan_margin)
         rng = np.random.default_rng(seed)
-        self.background = noise_texture(height, width, rng)
+        self.background = noise_texture(height + 2 * my, width + 2 * mx, rng)
         self.objects = [self._random_object(rng, i, num_objects, max_speed, object_scale)
                         for i in range(num_objects)]
         self._masks = [obj.shape_mask() for obj in self.objects]
@@ -135,11 +148,36 @@ class MovingObjectsScene:
         procedural textures: ``background`` covers the frame and object ``i`` wears
         ``objects[i % len(objects)]``. Paths, tracks and visibility are unchanged."""
         width, height = self.size
-        self.background = cover_crop(background, width, height, rng)
+        mx, my = (int(v) for v in self._pan_margin)
+        self.background = cover_crop(background, width + 2 * mx, height + 2 * my, rng)
         for i, obj in enumerate(self.objects):
             oh, ow = obj.texture.shape[:2]
             texture = cover_crop(objects[i % len(objects)], ow, oh, rng)
             self.objects[i] = replace(obj, texture=texture)
+
+    def background_offset(self, t: float) -> np.ndarray:
+        """How far (x, y) the background has slid at frame ``t`` (pixels; zero at t = 0)."""
+        phase = 2 * math.pi * t / self.pan_period
+        return self.pan * self.pan_period / (2 * math.pi) * math.sin(phase)
+
+    def background_tracks(self, points: np.ndarray, frame: int) -> tuple[np.ndarray, np.ndarray]:
+        """Ground truth for points ``(M, 2)`` placed on the background at ``frame``.
+
+        Returns ``tracks`` ``(T, M, 2)`` float32 (they slide with the pan) and ``visible``
+        ``(T, M)`` bool (inside the frame and not covered by an object).
+        """
+        pts = np.asarray(points, np.float64).reshape(-1, 2)
+        width, height = self.size
+        base = self.background_offset(frame)
+        tracks = np.stack([pts + self.background_offset(t) - base
+                           for t in range(self.num_frames)])
+        vis = np.zeros(tracks.shape[:2], bool)
+        for t in range(self.num_frames):
+            xy = np.rint(tracks[t]).astype(np.int64)
+            inside = (xy[:, 0] >= 0) & (xy[:, 0] < width) & (xy[:, 1] >= 0) & (xy[:, 1] < height)
+            ids = self.object_ids(t)
+            vis[t, inside] = ids[xy[inside, 1], xy[inside, 0]] == -1
+        return tracks.astype(np.float32), vis
 
     def materialise(self) -> SyntheticClip:
         """Every frame and the ground truth at once (for short, small clips)."""
@@ -223,7 +261,14 @@ class MovingObjectsScene:
         """Frame ``t`` as ``(H, W, 3)`` RGB uint8."""
         if not 0 <= t < self.num_frames:
             raise InvalidInputError(f"t: expected 0 <= t < {self.num_frames}, got {t}")
-        out = self.background.astype(np.float32)
+        width, height = self.size
+        if self._pan_margin.any():
+            shift = self.background_offset(t) - self._pan_margin
+            m = np.array([[1.0, 0.0, shift[0]], [0.0, 1.0, shift[1]]])
+            out = cv2.warpAffine(self.background, m, (width, height),
+                                 flags=cv2.INTER_LINEAR).astype(np.float32)
+        else:
+            out = self.background.astype(np.float32)
         for alpha, texture in self._warped(t):
             a = alpha[..., None]
             out = out * (1.0 - a) + texture.astype(np.float32) * a

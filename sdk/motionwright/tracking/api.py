@@ -152,8 +152,10 @@ def track(clip: Any, points: Any, *, frames: Any = None,
     stop exclusive; default the whole clip) that must contain the points' frame. The result
     covers that range (``start_frame`` = its start) with one row per frame, keeps the points'
     ids, marks a point hidden where it is occluded, left the frame or could not be followed,
-    and gives an estimated position there. ``progress`` receives a ProgressEvent per tracked
-    frame (stage ``"track"``); ``cancel`` (CancelToken, threading.Event or callable) stops with
+    and gives an estimated position there (carried by its neighbours, or held where it was
+    last seen; never more than ``options.bounds_margin`` pixels outside the frame).
+    ``progress`` receives a ProgressEvent per tracked frame (stage ``"track"``); ``cancel``
+    (CancelToken, threading.Event or callable) stops with
     :class:`~motionwright.errors.Cancelled`. ``options`` tunes the tracker
     (:class:`~motionwright.tracking.TrackerOptions`).
     """

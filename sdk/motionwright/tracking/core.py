@@ -1,17 +1,26 @@
-"""The point tracker on plain frames: flow prediction, checks, keyframe refinement, re-acquisition.
+"""The point tracker on plain frames: flow, keyframe anchoring, neighbours, visibility.
 
 :class:`PointTracker` follows N points from their keyframe through a run of frames in one
-direction (forward or backward in time). Each step:
+direction (forward or backward in time). Besides the caller's points it follows a few dozen
+*support points* of its own, picked on the keyframe's most distinct texture. Each step:
 
-1. predicts every visible point with dense DIS flow and measures its forward–backward round-trip
-   error (:mod:`motionwright.tracking.flow`);
-2. aligns the point's keyframe patch at the prediction (similarity Lucas–Kanade,
-   :mod:`motionwright.tracking.appearance`), so positions stay anchored to the keyframe and do
-   not drift;
-3. keeps a point visible when it is inside the frame, its patch still matches (NCC) and the flow
-   round trip agrees; otherwise the point is hidden and carried along by its last velocity;
-4. searches for hidden points near their predicted position each frame and brings them back
-   when the keyframe patch is found again.
+1. predicts every point with dense DIS flow and measures its forward–backward round-trip error
+   (:mod:`motionwright.tracking.flow`);
+2. *anchors* points whose keyframe patch is well conditioned (a clear minimum of the structure
+   tensor) by aligning that patch at the prediction (similarity Lucas–Kanade,
+   :mod:`motionwright.tracking.appearance`): anchored positions are measured against the
+   keyframe, so they never drift;
+3. checks every point against its anchored neighbours that move with it (same motion this
+   frame, one similarity transform from the keyframe): an anchored fit that strays from them
+   slid along an edge or onto another surface and is dropped; a point that cannot be anchored
+   (a flat patch, a patch straddling two motions) takes the transform of one group of moving
+   neighbours, or the flow, whichever leaves its surroundings looking most like the keyframe;
+4. collects evidence of visibility (anchoring, the flow round trip, how the patch compares with
+   the keyframe) and changes a point's visibility only on clear or repeated evidence, so it
+   does not flicker;
+5. carries hidden points with the neighbours they moved with when last seen (or holds them
+   where they were last confirmed), brings them back when their keyframe patch is found again, and
+   keeps every position within :attr:`TrackerOptions.bounds_margin` pixels of the frame.
 
 Frames are ``(H, W, 3)`` RGB uint8 arrays (or ``(H, W)`` grey); points ``(N, 2)`` float32
 pixels.
@@ -19,12 +28,14 @@ pixels.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
-from .appearance import AlignResult, KeyframeTemplates, search
+from .appearance import AlignResult, KeyframeTemplates, sample_patches, search
 from .flow import FlowEstimator, PreparedFrame, forward_backward_error, prepare
 
 
@@ -35,21 +46,28 @@ class TrackerOptions:
     ``flow_preset``: DIS preset ("ultrafast", "fast", "medium"); ``flow_max_side``: long side of
     the frame copy the flow runs on; ``patch_radius``: half-size of the keyframe patch;
     ``fb_threshold`` + ``fb_relative``·|motion|: allowed forward–backward round-trip error;
-    ``visible_ncc``: NCC of the fitting part of the patch at or above which a point counts as
-    seen (and the patch centre itself must fit); ``trust_ncc``: NCC at
-    which the patch alone proves visibility even if the flow round trip disagrees;
+    ``anchor_texture``: patch cornerness (smaller structure-tensor eigenvalue, grey levels² per
+    pixel², see :class:`~.appearance.KeyframeTemplates`) from which a patch is well conditioned
+    enough to anchor its point; ``visible_ncc``: NCC of the fitting part of the patch at or
+    above which an anchoring fit counts (``trust_ncc`` when it starts from the point's own
+    recent motion instead of the flow); ``max_correction``: how far (plus 25% of the motion)
+    that fit may move a point away from the flow prediction; ``neighbour_tolerance``: how far
+    (pixels, plus 2% of the distance) a point may stray from the transform of the anchored
+    neighbours that move with it; ``companions``: how many such neighbours are used;
+    ``support_points``: how many extra points the tracker follows on the keyframe's most
+    distinct texture to serve as neighbours (0: only the caller's points);
+    ``flat_difference``: the typical grey-level difference from its keyframe patch (after a
+    brightness offset) up to which an unanchored patch still looks like itself;
+    ``hide_after`` / ``show_after``: how many frames in a row of weak evidence hide a visible
+    point or show a hidden one (clear evidence acts at once);
     ``reacquire_ncc``: NCC the fitting part of the patch must reach to bring a hidden point
     back, with at most ``reacquire_centre`` of the patch centre not fitting; ``search_ncc``:
     plain NCC at which a template-search hit is worth a fit; ``search_support``: the fraction
-    of the patch that must fit for a search hit to count;
-    ``search_radius``: search window half-size (grows by ``search_growth`` per hidden frame up to
-    ``max_search_radius``); ``max_correction``: how far (plus 25% of the motion) the appearance
-    fit may move a point away from the flow prediction; ``flat_texture``: patch cornerness
-    (grey levels² per pixel², see :class:`~.appearance.KeyframeTemplates`) below which a
-    keyframe patch gives no evidence and the flow alone decides — and below which the part of
-    a patch that still fits proves nothing;
-    ``companions``: how many nearby points that moved alike carry a hidden point along;
-    ``min_support``: the least (weighted) fraction of the patch that must still fit.
+    of the patch that must fit for a search hit to count; ``search_radius``: search window
+    half-size (grows by ``search_growth`` per hidden frame up to ``max_search_radius``);
+    ``min_support``: the least (weighted) fraction of the patch that must still fit;
+    ``bounds_margin``: every reported position lies within this many pixels outside the frame
+    (a point that leaves the frame is hidden and waits at its edge).
     """
 
     flow_preset: str = "fast"
@@ -57,8 +75,16 @@ class TrackerOptions:
     patch_radius: int = 8
     fb_threshold: float = 2.0
     fb_relative: float = 0.15
+    anchor_texture: float = 1.0
     visible_ncc: float = 0.8
-    trust_ncc: float = 0.85
+    trust_ncc: float = 0.9
+    max_correction: float = 2.0
+    neighbour_tolerance: float = 1.5
+    companions: int = 8
+    support_points: int = 96
+    flat_difference: float = 10.0
+    hide_after: int = 2
+    show_after: int = 2
     reacquire_ncc: float = 0.95
     reacquire_centre: float = 0.25
     search_ncc: float = 0.7
@@ -66,10 +92,8 @@ class TrackerOptions:
     search_radius: int = 12
     search_growth: int = 2
     max_search_radius: int = 40
-    max_correction: float = 2.0
-    flat_texture: float = 0.5
-    companions: int = 8
     min_support: float = 0.3
+    bounds_margin: float = 16.0
 
 
 class PointTracker:
@@ -90,26 +114,54 @@ class PointTracker:
             key_frame, opts.flow_max_side)
         self._key = key
         self._prev = key
-        pts = np.asarray(points, np.float32).reshape(-1, 2)
-        n = len(pts)
-        self.templates = KeyframeTemplates(key.fine, pts, opts.patch_radius)
-        self.positions = pts.copy()
-        self.shapes = np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))
+        own = np.asarray(points, np.float32).reshape(-1, 2)
+        self._n = len(own)
         h, w = key.fine.shape
         self.size = (w, h)
-        self.visible = self._inside(pts)
-        self.velocity = np.zeros((n, 2), np.float32)
+        pts = np.concatenate([own, support_points(key.fine, own, opts)])
+        n = len(pts)
+        self.templates = KeyframeTemplates(key.fine, pts, opts.patch_radius)
+        # The wider surroundings of each point at three scales (17×17 samples spanning 2, 4
+        # and 8 patch radii), to place points that cannot be anchored.
+        eye = np.tile(np.eye(2, dtype=np.float32), (len(pts), 1, 1))
+        self._wide_offsets, self._wide, self._wide_weights = [], [], []
+        for reach in (2, 4, 8):
+            grid = np.linspace(-reach, reach, 17, dtype=np.float32) * opts.patch_radius
+            gx, gy = np.meshgrid(grid, grid)
+            offsets = np.stack([gx.ravel(), gy.ravel()], axis=1)
+            patches = sample_patches(key.fine, pts, eye, offsets)
+            self._wide_offsets.append(offsets)
+            self._wide.append(patches)
+            self._wide_weights.append(_own_side_weights(patches, offsets,
+                                                        reach * opts.patch_radius / 2))
+        self._anchorable = ((self.templates.texture >= opts.anchor_texture)
+                            & (self.templates.centre_texture >= opts.anchor_texture))
+        self._pos = pts.copy()
+        self.shapes = np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))
+        self._vis = self._inside(pts)
+        # Frames in a row whose evidence contradicts the current visibility.
+        self._streak = np.zeros(n, np.int64)
         self.hidden_for = np.zeros(n, np.int64)
-        # Frames each point has been followed without a break (its velocity is known from 2).
-        self.age = np.zeros(n, np.int64)
-        self._flat = self.templates.texture < opts.flat_texture
-        # For a hidden point: the companions it moved with when last seen (-1 pads), their
-        # positions then, and its own position and shape then (see _carry_hidden).
-        width = 2 * opts.companions
+        # For a hidden point: the neighbours it moved with when last seen (-1 pads), their
+        # positions then, and its own position then (see _carry).
+        width = opts.companions
         self._comp_idx = np.full((n, width), -1, np.int64)
         self._comp_then = np.zeros((n, width, 2), np.float32)
-        self._own_then = np.zeros((n, 2), np.float32)
-        self._shape_then = np.tile(np.eye(2, dtype=np.float32), (n, 1, 1))
+        self._own_then = pts.copy()
+        # Where each point was last confirmed (anchored, or an unanchorable patch that looked
+        # right where the flow agreed): a lost point without companions waits there.
+        self._last_seen = pts.copy()
+        self._velocity = np.zeros((n, 2), np.float32)
+
+    @property
+    def positions(self) -> np.ndarray:
+        """``(N, 2)`` float32: the caller's points on the latest frame."""
+        return self._pos[:self._n]
+
+    @property
+    def visible(self) -> np.ndarray:
+        """``(N,)`` bool: whether each of the caller's points is seen on the latest frame."""
+        return self._vis[:self._n]
 
     def _inside(self, pts: np.ndarray) -> np.ndarray:
         w, h = self.size
@@ -126,239 +178,441 @@ class PointTracker:
         """
         opts = self.options
         cur = frame if isinstance(frame, PreparedFrame) else prepare(frame, opts.flow_max_side)
-        prev_pos = self.positions.copy()
-        new_pos = prev_pos + self.velocity
-        new_vis = np.zeros(len(prev_pos), bool)
-        seen = np.flatnonzero(self.visible)
-        if len(seen):
-            fwd, bwd = flows if flows is not None else self._flow.pair(self._prev, cur)
-            pred, fb = forward_backward_error(fwd, bwd, prev_pos[seen], cur.scale)
-            motion = np.linalg.norm(pred - prev_pos[seen], axis=1)
-            fb_ok = fb <= opts.fb_threshold + opts.fb_relative * motion
-            res = self.templates.align(cur.fine, pred, self.shapes[seen], index=seen)
-            fits = self._fits(res, seen, pred, motion)
-            trusted = fits & (fb_ok | (res.ncc >= opts.trust_ncc))
-            flat = self._flat[seen]
-            good = trusted & ~flat
-            new_pos[seen[good]] = res.positions[good]
-            self.shapes[seen[good]] = res.shapes[good]
-            # Flat patches carry no appearance evidence: the flow alone decides.
-            new_pos[seen[flat]] = pred[flat]
-            new_vis[seen[good]] = True
-            new_vis[seen[flat & fb_ok]] = True
-            # A lost point keeps the flow's prediction for this frame only if the flow agreed.
-            lost = ~good & ~flat
-            new_pos[seen[lost]] = np.where(fb_ok[lost][:, None], pred[lost],
-                                           prev_pos[seen[lost]] + self.velocity[seen[lost]])
-            if lost.any():
-                self._second_chance(cur, seen[lost], seen[good], prev_pos, new_pos, new_vis)
-        lost = seen[~new_vis[seen]]
-        self._remember_companions(lost, prev_pos)
-        self._carry_hidden(new_pos, new_vis)
-        self._reacquire(cur, new_pos, new_vis, retry=lost)
-        new_vis &= self._inside(new_pos)
-        self._comp_idx[new_vis] = -1
-        was = self.visible
-        both = was & new_vis
-        self.velocity[both] = 0.5 * self.velocity[both] + 0.5 * (new_pos[both] - prev_pos[both])
-        self.hidden_for = np.where(new_vis, 0, self.hidden_for + 1)
-        self.age = np.where(both, self.age + 1, 0)
-        self.positions = new_pos.astype(np.float32)
-        self.visible = new_vis
+        fwd, bwd = flows if flows is not None else self._flow.pair(self._prev, cur)
+        prev = self._pos.copy()
+        pred, fb = forward_backward_error(fwd, bwd, prev, cur.scale)
+        motion = np.linalg.norm(pred - prev, axis=1)
+        fb_ok = fb <= opts.fb_threshold + opts.fb_relative * motion
+        seen = self._vis
+        pos = prev.copy()
+
+        anchored = self._anchor(cur, np.flatnonzero(seen & self._anchorable), pred, motion, pos)
+        guess = np.where(anchored[:, None], pos, pred)
+        est, count = self._neighbour_estimate(np.flatnonzero(anchored), prev, guess, pos,
+                                              anchored)
+        # An anchored fit that strays from the neighbours moving with it slid along an edge.
+        strays = anchored & (count >= 4) & (
+            np.linalg.norm(pos - est, axis=1) > opts.neighbour_tolerance)
+        anchored &= ~strays
+        free = seen & ~anchored
+        pos[free] = self._choose(cur, np.flatnonzero(free), prev, pred, pos, anchored)
+
+        # Hidden points move with the neighbours they moved with when last seen; they and
+        # the points whose anchoring just failed are looked for.
+        hidden = ~seen
+        self._carry(pos, anchored, hidden)
+        found = self._reacquire(cur, np.flatnonzero(hidden | (free & self._anchorable)), pos)
+        # A hidden patch that anchors where it was carried is weak evidence (it may still be
+        # half covered); a found one shows its point at once.
+        again = np.flatnonzero(hidden & ~found & self._anchorable & self._inside(pos))
+        anchored_again = self._anchor(cur, again, pos.copy(), np.zeros(len(pos)), pos,
+                                      strict=True)
+        looks_ok = self._looks_like_itself(cur, pos)
+        # A flat patch looks like any flat occluder of its shade: its own side of the wider
+        # surroundings must look right too.
+        flat = np.flatnonzero(~self._anchorable & looks_ok)
+        looks_ok[flat] &= self._surround_cost(cur, flat, pos[flat]) <= 0.5 * opts.flat_difference
+        # A patch that could be anchored but was not is in doubt, however it looks.
+        evidence = anchored | found | anchored_again | (~self._anchorable & fb_ok & looks_ok)
+        # A patch that no longer looks like itself where the flow round trip fails too is
+        # gone; either alone is only a hint (hide_after frames in a row hide the point).
+        clear_no = ~evidence & ~looks_ok & ~fb_ok
+        vis = self._update_visibility(evidence, clear_no, found, pos)
+        lost = seen & ~vis
+        if lost.any():
+            self._remember_companions(np.flatnonzero(lost), prev, anchored)
+            self._carry(pos, anchored, lost)
+        self._comp_idx[vis] = -1
+        confirmed = vis & evidence
+        self._last_seen[confirmed] = pos[confirmed]
+        steady = confirmed & seen
+        self._velocity[steady] = 0.5 * self._velocity[steady] + 0.5 * (pos - prev)[steady]
+        self._velocity[~vis] = 0.0
+
+        w, h = self.size
+        m = opts.bounds_margin
+        pos[:, 0] = np.clip(pos[:, 0], -m, w - 1 + m)
+        pos[:, 1] = np.clip(pos[:, 1], -m, h - 1 + m)
+        self.hidden_for = np.where(vis, 0, self.hidden_for + 1)
+        self._pos = pos.astype(np.float32)
+        self._vis = vis
         self._prev = cur
         return self.positions.copy(), self.visible.copy()
+
+    def _anchor(self, cur: PreparedFrame, idx: np.ndarray, start: np.ndarray,
+                motion: np.ndarray, pos: np.ndarray, strict: bool = False) -> np.ndarray:
+        """Align the keyframe patches of points ``idx`` from ``start`` ``(N, 2)``; write the
+        positions of those that fit into ``pos`` and return the (N,) mask of them.
+
+        Unless ``strict`` (then only a strong match counts), a point whose fit fails gets a
+        second try from its own recent motion: the flow may have misled it (a fast or turning
+        surface); without the flow's word the match must be strong.
+        """
+        anchored = np.zeros(len(pos), bool)
+        tries = [(idx, start[idx], motion[idx], strict)]
+        if not strict:
+            tries.append((None, None, None, True))
+        for which, begin, moved_by, strong_only in tries:
+            if which is None:
+                which = idx[~anchored[idx]]
+                begin = self._pos[which] + self._velocity[which]
+                differs = np.linalg.norm(begin - start[which], axis=1) > 1.0
+                which, begin = which[differs], begin[differs]
+                moved_by = np.linalg.norm(self._velocity[which], axis=1)
+            if len(which) == 0:
+                continue
+            res = self.templates.align(cur.fine, begin, self.shapes[which], index=which)
+            ok = self._fits(res, which, begin, moved_by)
+            if strong_only:
+                ok &= res.ncc >= self.options.trust_ncc
+            pos[which[ok]] = res.positions[ok]
+            self.shapes[which[ok]] = res.shapes[ok]
+            anchored[which[ok]] = True
+        return anchored
 
     def _fits(self, res: AlignResult, idx: np.ndarray, start: np.ndarray,
               motion: np.ndarray) -> np.ndarray:
         """Whether each appearance fit (of points ``idx`` started at ``start``) shows the
-        point: converged, matching, centre uncovered, close to its start, plausible shape."""
+        point: converged, matching, well conditioned, centre uncovered, close to its start
+        (a near-perfect match may correct more), plausible shape."""
         opts = self.options
         moved = np.linalg.norm(res.positions - start, axis=1)
-        # A near-perfect fit outweighs the smooth-shape prior (the prior may be stale).
-        shape_ok = _shape_change_ok(self.shapes[idx], res.shapes) | (
-            (res.ncc >= opts.reacquire_ncc) & (res.support >= 0.8))
+        strong = (res.ncc >= opts.reacquire_ncc) & (res.support >= 0.8)
+        shape_ok = _shape_change_ok(self.shapes[idx], res.shapes)
         return (res.converged & shape_ok & (res.ncc >= opts.visible_ncc)
-                & (res.texture >= opts.flat_texture)
+                & (res.texture >= opts.anchor_texture)
                 & (res.centre_out < 0.5) & (res.support >= opts.min_support)
-                & (moved <= opts.max_correction + 0.25 * motion))
+                & ((moved <= opts.max_correction + 0.25 * motion)
+                   | (strong & (moved <= 3 * opts.max_correction + 0.5 * motion))))
 
-    def _second_chance(self, cur: PreparedFrame, lost: np.ndarray, good: np.ndarray,
-                       prev_pos: np.ndarray, pos: np.ndarray, vis: np.ndarray) -> None:
-        """Refit points the flow misled, starting where their neighbours' motion puts them.
+    def _neighbour_estimate(self, idx: np.ndarray, prev: np.ndarray, pred: np.ndarray,
+                            pos: np.ndarray, anchored: np.ndarray,
+                            ) -> tuple[np.ndarray, np.ndarray]:
+        """Where the anchored neighbours that move with each point ``idx`` put it.
 
-        Near a motion boundary the flow blurs an object's motion into its surroundings; the
-        point's own recent velocity and the neighbours that were tracked well this frame give
-        better starting points. The velocity and each of the nearest few neighbours'
-        displacements are tried (one batched fit) and the best fit that passes — with a strong
-        match, since the flow no longer vouches for it — wins.
+        A neighbour moves with the point when its step this frame matches the point's (from
+        ``pred``), or when it travelled like the point since the keyframe; the nearest
+        ``companions`` such neighbours give a similarity transform from their keyframe
+        positions to their positions now (neighbours it does not fit are dropped once),
+        applied to the point's keyframe position. Returns ``(N, 2)`` estimates
+        (the prediction where there is none) and ``(N,)`` the number of neighbours used.
         """
+        n = len(pos)
+        est, count = pred.copy(), np.zeros(n, np.int64)
+        src = np.flatnonzero(anchored)
+        if len(idx) == 0 or len(src) < 3:
+            return est, count
         opts = self.options
-        disp = pos[good] - prev_pos[good]
-        k = min(opts.companions, len(good))
-        starts = []
-        if k:
-            dist = np.linalg.norm(prev_pos[lost][:, None, :] - prev_pos[good][None], axis=2)
-            near = np.argsort(dist, axis=1)[:, :k]
-            starts.append(prev_pos[lost][:, None, :] + disp[near])
-        # The point's own velocity, once it has one (NaN rows are dropped below).
-        vel = np.where((self.age[lost] >= 2)[:, None], prev_pos[lost] + self.velocity[lost],
-                       np.nan)
-        starts.insert(0, vel[:, None, :])
-        hyp = np.concatenate(starts, axis=1)  # (L, H, 2)
-        usable = np.isfinite(hyp).all(axis=2)
-        # Drop hypotheses within a pixel of an earlier one for the same point.
-        gap = np.linalg.norm(hyp[:, :, None, :] - hyp[:, None, :, :], axis=3)
-        earlier = np.tril(np.ones(gap.shape[1:], bool), k=-1)
-        dup = ((gap <= 1.0) & earlier[None] & usable[:, None, :]).any(axis=2)
-        take = usable & ~dup
-        if not take.any():
-            return
-        rows, cols = np.nonzero(take)
-        idx = lost[rows]
-        start = hyp[rows, cols].astype(np.float32)
-        res = self.templates.align(cur.fine, start, self.shapes[idx], index=idx)
-        motion = np.linalg.norm(start - prev_pos[idx], axis=1)
-        ok = self._fits(res, idx, start, motion) & (res.ncc >= opts.trust_ncc)
-        if not ok.any():
-            return
-        # The best fit per point: sort passing fits by point, then by NCC descending.
-        cand = np.flatnonzero(ok)
-        order = cand[np.lexsort((-res.ncc[cand], idx[cand]))]
-        first = np.r_[True, idx[order][1:] != idx[order][:-1]]
-        for h in order[first]:
-            i = int(idx[h])
-            pos[i] = res.positions[h]
-            self.shapes[i] = res.shapes[h]
-            vis[i] = True
-
-    def _remember_companions(self, lost: np.ndarray, prev_pos: np.ndarray) -> None:
-        """Note, for each point just lost, the nearest visible points that moved like it —
-        lately (velocity) and all along (displacement since the keyframe, allowing for
-        rotation with distance) — and their positions and its own at that moment."""
-        seen = np.flatnonzero(self.visible)
+        k = min(3 * opts.companions, len(src))
+        dist = np.linalg.norm(pred[idx][:, None, :] - pos[src][None], axis=2)
+        dist[idx[:, None] == src[None]] = np.inf
+        near = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < len(src) else np.tile(
+            np.arange(len(src)), (len(idx), 1))
+        nb = src[near]  # (L, k)
+        nd = np.take_along_axis(dist, near, axis=1)
         key = self.templates.points
-        travel = prev_pos - key
+        step = pos[nb] - prev[nb]
+        own = (pred[idx] - prev[idx])[:, None, :]
+        agree = np.linalg.norm(step - own, axis=2) <= 1.0 + 0.2 * np.linalg.norm(own, axis=2)
+        # Or: it had travelled like the point since the keyframe (the flow of a flat patch
+        # may not see the motion at all); rotation spreads that with distance.
+        travel = (prev[idx] - key[idx])[:, None, :]
+        spread = np.linalg.norm(key[nb] - key[idx][:, None], axis=2)
+        agree |= np.linalg.norm(prev[nb] - key[nb] - travel, axis=2) <= (
+            2.0 + 0.1 * np.linalg.norm(travel, axis=2) + 0.05 * spread)
+        agree &= np.isfinite(nd)
+        # Keep the nearest `companions` that agree.
+        order = np.argsort(np.where(agree, nd, np.inf), axis=1)[:, :opts.companions]
+        nb = np.take_along_axis(nb, order, axis=1)
+        use = np.take_along_axis(agree, order, axis=1)
+        _, fitted = _similarity_apply(key[nb], pos[nb], use, key[idx], key[nb])
+        use &= np.linalg.norm(fitted - pos[nb], axis=2) <= opts.neighbour_tolerance
+        at, _ = _similarity_apply(key[nb], pos[nb], use, key[idx], key[nb])
+        cnt = use.sum(axis=1)
+        good = cnt >= 3
+        est[idx[good]] = at[good]
+        count[idx] = np.where(good, cnt, 0)
+        return est, count
+
+    def _choose(self, cur: PreparedFrame, idx: np.ndarray, prev: np.ndarray,
+                pred: np.ndarray, pos: np.ndarray, anchored: np.ndarray) -> np.ndarray:
+        """Positions ``(L, 2)`` for points ``idx`` that could not be anchored.
+
+        Their nearby anchored points are grouped by their motion this frame (up to three
+        groups: the surfaces around the point); each group's similarity transform from the
+        keyframe proposes a position, and so does the flow. The proposal whose surroundings
+        look most like the keyframe's wins — a flat patch cannot be located on its own, but
+        the edges and texture around it can — at the smallest scale (2, 4 or 8 patch radii)
+        that tells the proposals apart. A group whose motion does not continue the point's
+        path pays for the difference, so where nothing tells (all flat) the point stays with
+        its surface.
+        """
+        out = pred[idx].copy()
+        src = np.flatnonzero(anchored)
+        if len(idx) == 0 or len(src) < 2:
+            return out
+        opts = self.options
+        k = min(24, len(src))
+        dist = np.linalg.norm(prev[idx][:, None, :] - prev[src][None], axis=2)
+        near = np.argpartition(dist, k - 1, axis=1)[:, :k] if k < len(src) else np.tile(
+            np.arange(len(src)), (len(idx), 1))
+        nb = src[near]  # (L, k)
+        step = pos[nb] - prev[nb]
+        gap = np.linalg.norm(step[:, :, None] - step[:, None], axis=3)
+        size = np.linalg.norm(step, axis=2)
+        close = gap <= 0.75 + 0.1 * np.maximum(size[:, :, None], size[:, None])
+        # ... and travelled alike since the keyframe (surfaces may move alike for a while).
+        key = self.templates.points
+        travel = prev[nb] - key[nb]
+        apart = np.linalg.norm(key[nb][:, :, None] - key[nb][:, None], axis=3)
+        far = np.linalg.norm(travel, axis=2)
+        close &= np.linalg.norm(travel[:, :, None] - travel[:, None], axis=3) <= (
+            2.0 + 0.1 * np.maximum(far[:, :, None], far[:, None]) + 0.05 * apart)
+        free = np.ones(nb.shape, bool)
+        cands, offs = [out], [np.zeros(len(idx))]
+        for _ in range(3):
+            votes = (close & free[:, None, :] & free[:, :, None]).sum(axis=2)
+            seed = votes.argmax(axis=1)
+            member = np.take_along_axis(close, seed[:, None, None], axis=1)[:, 0] & free
+            free &= ~member
+            usable = member.sum(axis=1) >= 2
+            if not usable.any():
+                break
+            _, fitted = _similarity_apply(key[nb], pos[nb], member, key[idx], key[nb])
+            member &= np.linalg.norm(fitted - pos[nb], axis=2) <= opts.neighbour_tolerance
+            at, _ = _similarity_apply(key[nb], pos[nb], member, key[idx], key[nb])
+            usable &= member.sum(axis=1) >= 2
+            # A proposal pays for moving the point unlike its group did this frame: where the
+            # surroundings cannot tell, the group the point kept up with wins, and a group of
+            # another surface cannot throw the point far away.
+            w = member[..., None]
+            group_step = (step * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1)
+            off = np.linalg.norm(at - prev[idx] - group_step, axis=1)
+            cands.append(np.where(usable[:, None], at, out))
+            offs.append(np.where(usable, off, np.inf))
+        cands = np.stack(cands, axis=1)  # (L, C, 2)
+        # Where the looks are close, the neighbours (the larger group first) beat the flow.
+        bias = np.stack(offs, axis=1) * 0.1 + np.arange(cands.shape[1]) * 0.1
+        bias[:, 0] += 1.0
+        best = np.zeros(len(idx), np.int64)
+        todo = np.arange(len(idx))
+        for scale in range(len(self._wide)):
+            cost = np.stack([self._surround_cost(cur, idx[todo], cands[todo, c], scale)
+                             for c in range(cands.shape[1])], axis=1) + bias[todo]
+            best[todo] = cost.argmin(axis=1)
+            # Surroundings that cannot tell the proposals apart defer to wider ones.
+            finite = np.where(np.isfinite(cost), cost, np.nan)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                spread = np.nanmax(finite, axis=1) - np.nanmin(finite, axis=1)
+            todo = todo[spread <= 1.5]
+            if len(todo) == 0:
+                break
+        return cands[np.arange(len(idx)), best]
+
+    def _surround_cost(self, cur: PreparedFrame, idx: np.ndarray, at: np.ndarray,
+                       scale: int = 0) -> np.ndarray:
+        """Mean grey-level difference (after a brightness offset; each pixel's at most 30,
+        the point's own side weighted most) between the surroundings of points ``idx``
+        placed at ``at`` and on the keyframe, at ``scale`` (0, 1, 2: 2, 4, 8 patch radii)."""
+        patch = sample_patches(cur.fine, at, self.shapes[idx], self._wide_offsets[scale])
+        diff = patch - self._wide[scale][idx]
+        # A mean, not a median: in mostly flat surroundings the few pixels of texture decide.
+        diff = np.minimum(np.abs(diff - np.median(diff, axis=1, keepdims=True)), 30.0)
+        return (diff * self._wide_weights[scale][idx]).sum(axis=1)
+
+    def _looks_like_itself(self, cur: PreparedFrame, pos: np.ndarray) -> np.ndarray:
+        """Whether each patch at ``pos`` (current shapes) still matches its keyframe patch:
+        the typical grey-level difference (after a brightness offset of at most
+        2·``flat_difference``) within ``flat_difference``. Meant for patches that cannot be
+        anchored, where a small misplacement changes little."""
+        tpl = self.templates
+        patch = sample_patches(cur.fine, pos, self.shapes, tpl.offsets)
+        diff = patch - tpl.templates
+        bias = np.median(diff, axis=1)
+        spread = np.median(np.abs(diff - bias[:, None]), axis=1)
+        limit = self.options.flat_difference
+        return (spread <= limit) & (np.abs(bias) <= 2 * limit)
+
+    def _remember_companions(self, idx: np.ndarray, prev: np.ndarray,
+                             anchored: np.ndarray) -> None:
+        """Note, for points ``idx`` just put in doubt, the nearest anchored points that moved
+        like them (displacement since the keyframe, allowing for rotation with distance), and
+        their positions and its own on the previous frame."""
+        if len(idx) == 0:
+            return
+        key = self.templates.points
+        travel = prev - key
+        others = np.flatnonzero(anchored & self._vis)
         width = self._comp_idx.shape[1]
-        for i in lost:
-            others = seen[seen != i]
-            dv = np.linalg.norm(self.velocity[others] - self.velocity[i], axis=1)
-            speed = np.linalg.norm(self.velocity[i])
-            dd = np.linalg.norm(travel[others] - travel[i], axis=1)
-            spread = np.linalg.norm(key[others] - key[i], axis=1)
-            alike = others[(dv <= 0.75 + 0.25 * speed)
-                           & (dd <= 3.0 + 0.1 * np.linalg.norm(travel[i]) + 0.05 * spread)]
-            dist = np.linalg.norm(prev_pos[alike] - prev_pos[i], axis=1)
+        for i in idx:
+            cand = others[others != i]
+            dd = np.linalg.norm(travel[cand] - travel[i], axis=1)
+            spread = np.linalg.norm(key[cand] - key[i], axis=1)
+            alike = cand[dd <= 3.0 + 0.1 * np.linalg.norm(travel[i]) + 0.05 * spread]
+            dist = np.linalg.norm(prev[alike] - prev[i], axis=1)
             alike = alike[np.argsort(dist)[:width]]
             self._comp_idx[i] = -1
             self._comp_idx[i, :len(alike)] = alike
-            self._comp_then[i, :len(alike)] = prev_pos[alike]
-            self._own_then[i] = prev_pos[i]
-            self._shape_then[i] = self.shapes[i]
+            self._comp_then[i, :len(alike)] = prev[alike]
+            self._own_then[i] = prev[i]
 
-    def _carry_hidden(self, pos: np.ndarray, vis: np.ndarray) -> None:
-        """Move hidden points with the first ``companions`` of their companions seen now.
+    def _carry(self, pos: np.ndarray, alive: np.ndarray, which: np.ndarray) -> None:
+        """Move points ``which`` with their remembered companions that are ``alive`` now.
 
-        Companions whose displacement since the loss disagrees with the median are left out
-        (one of them may have been dragged along by the occluder); three or more give a
-        similarity fit, which also turns and scales the patch shape, fewer a shift. Without
-        any, a hidden point keeps its velocity.
+        Companions whose displacement since then disagrees with the median are left out (one
+        may have been dragged along by the occluder); three or more give a similarity fit, fewer
+        a shift. Points without any wait where they were last confirmed.
         """
-        hidden = np.flatnonzero(~vis & (self._comp_idx[:, 0] >= 0))
-        if len(hidden) == 0:
+        idx = np.flatnonzero(which)
+        if len(idx) == 0:
             return
-        idx = self._comp_idx[hidden]
-        valid = idx >= 0
-        safe = np.where(valid, idx, 0)
-        alive = valid & vis[safe]
-        alive &= np.cumsum(alive, axis=1) <= self.options.companions
-        rows = alive.any(axis=1)
-        if not rows.any():
-            return
-        hidden, safe, alive = hidden[rows], safe[rows], alive[rows]
-        then = self._comp_then[hidden]
-        now = pos[safe]
-        moved = np.where(alive[..., None], now - then, np.nan)
-        median = np.nanmedian(moved, axis=1)
-        spread = np.linalg.norm(moved - median[:, None], axis=2)
-        limit = 1.5 + 0.1 * np.linalg.norm(median, axis=1)
-        inl = alive & (np.nan_to_num(spread, nan=np.inf) <= limit[:, None])
-        count = inl.sum(axis=1)
-        own = self._own_then[hidden]
-        pos[hidden] = own + median
-        fit = count >= 3
-        if fit.any():
-            w = inl[fit][..., None].astype(np.float32)
-            src, dst, n = then[fit], now[fit], count[fit][:, None]
-            ms, md = (w * src).sum(1) / n, (w * dst).sum(1) / n
-            a, b = (src - ms[:, None]) * w, (dst - md[:, None]) * w
-            denom = np.maximum((a * a).sum(axis=(1, 2)), 1e-9)
-            c = (a * b).sum(axis=(1, 2)) / denom
-            s = (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]).sum(axis=1) / denom
-            rot = np.stack([np.stack([c, -s], 1), np.stack([s, c], 1)], 1).astype(np.float32)
-            rel = own[fit] - ms
-            pos[hidden[fit]] = md + np.matmul(rot, rel[:, :, None])[:, :, 0]
-            self.shapes[hidden[fit]] = np.matmul(rot, self._shape_then[hidden[fit]])
+        comp = self._comp_idx[idx]
+        safe = np.where(comp >= 0, comp, 0)
+        use = (comp >= 0) & alive[safe]
+        then = self._comp_then[idx]
+        moved = np.where(use[..., None], pos[safe] - then, np.nan)
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            median = np.nan_to_num(np.nanmedian(moved, axis=1))
+        spread = np.linalg.norm(np.nan_to_num(moved, nan=np.inf) - median[:, None], axis=2)
+        use &= spread <= 1.5 + 0.1 * np.linalg.norm(median, axis=1)[:, None]
+        cnt = use.sum(axis=1)
+        new, _ = _similarity_apply(then, pos[safe], use, self._own_then[idx], then)
+        pos[idx] = np.where((cnt > 0)[:, None], new, self._last_seen[idx])
 
-    def _reacquire(self, cur: PreparedFrame, pos: np.ndarray, vis: np.ndarray,
-                   retry: np.ndarray) -> None:
-        """Bring back hidden points (and points just lost) whose keyframe patch is found again.
+    def _reacquire(self, cur: PreparedFrame, hidden: np.ndarray,
+                   pos: np.ndarray) -> np.ndarray:
+        """Look for the anchorable points among ``hidden`` whose keyframe patch is found
+        again; return the (N,) mask of those found (their positions are written into ``pos``).
 
-        First a robust fit right at the predicted position (a point that was carried along
-        correctly reappears there, possibly while its patch is still partly covered), then a
-        template search around it for the rest. The fit keeps the shape from before: letting
-        it change too would let a patch fit look-alike texture elsewhere.
+        First a robust fit right at the carried position (a point carried correctly reappears
+        there, possibly while its patch is still partly covered), then a template search
+        around it for the rest. The fit keeps the shape from before: letting it change too
+        would let a patch fit look-alike texture elsewhere.
         """
         opts = self.options
-        hidden = np.flatnonzero(~self.visible)
+        found = np.zeros(len(pos), bool)
         # Points hidden for long are looked for every other frame.
-        hidden = hidden[(self.hidden_for[hidden] <= 6) | (self.hidden_for[hidden] % 2 == 0)]
-        candidates = np.union1d(hidden, retry).astype(np.int64)
-        candidates = candidates[self._inside(pos[candidates]) & ~self._flat[candidates]]
-        if len(candidates) == 0:
-            return
-        left = self._accept_refit(cur, candidates, pos[candidates], pos, vis,
-                                  opts.min_support)
-        if len(left) == 0:
-            return
+        hid = self.hidden_for[hidden]
+        cand = hidden[((hid <= 6) | (hid % 2 == 0)) & self._anchorable[hidden]]
+        cand = cand[self._inside(pos[cand])]
+        if len(cand) == 0:
+            return found
+        left = self._accept_refit(cur, cand, pos[cand], pos, found, opts.min_support)
         # Searching is the costly part: long-hidden points are searched every fourth frame.
         hid = self.hidden_for[left]
-        left = left[self.visible[left] | (hid <= 3) | (hid % 4 == 0)]
+        left = left[(hid <= 3) | (hid % 4 == 0)]
         if len(left) == 0:
-            return
+            return found
         templates = self.templates.warped_templates(left, self.shapes[left], self._key.fine)
-        found, scores = [], []
+        hits, scores = [], []
         for i, template in zip(left, templates, strict=True):
-            # A point seen on the previous frame is searched for only close by.
-            radius = (int(opts.max_correction) + 2 if self.visible[i] else min(
-                opts.max_search_radius,
-                opts.search_radius + opts.search_growth * int(self.hidden_for[i])))
+            radius = min(opts.max_search_radius,
+                         opts.search_radius + opts.search_growth * int(self.hidden_for[i]))
             xy, score = search(cur.fine, template, pos[i], radius)
-            found.append(xy)
+            hits.append(xy)
             scores.append(score)
         good = np.asarray(scores) >= opts.search_ncc
         if good.any():
             # Away from the prediction, most of the patch must fit: a partial fit can slide
             # along an edge or a repeated structure.
-            self._accept_refit(cur, left[good], np.asarray(found, np.float32)[good], pos, vis,
+            self._accept_refit(cur, left[good], np.asarray(hits, np.float32)[good], pos, found,
                                opts.search_support)
+        return found
 
     def _accept_refit(self, cur: PreparedFrame, idx: np.ndarray, start: np.ndarray,
-                      pos: np.ndarray, vis: np.ndarray, min_support: float) -> np.ndarray:
+                      pos: np.ndarray, found: np.ndarray, min_support: float) -> np.ndarray:
         """Fit points ``idx`` from ``start``; mark those that clearly fit (with at least
-        ``min_support`` of the patch) as visible and return the indices that did not."""
+        ``min_support`` of the patch) as found and return the indices that did not."""
         opts = self.options
         res = self.templates.align(cur.fine, start, self.shapes[idx], index=idx, fit_shape=False)
         moved = np.linalg.norm(res.positions - start, axis=1)
         ok = (res.converged & (res.ncc >= opts.reacquire_ncc) & (moved <= opts.max_correction)
-              & (res.texture >= opts.flat_texture)
+              & (res.texture >= opts.anchor_texture)
               & (res.centre_out < opts.reacquire_centre) & (res.support >= min_support))
         pos[idx[ok]] = res.positions[ok]
         self.shapes[idx[ok]] = res.shapes[ok]
-        vis[idx[ok]] = True
+        found[idx[ok]] = True
         return idx[~ok]
 
+    def _update_visibility(self, evidence: np.ndarray, clear_no: np.ndarray,
+                           found: np.ndarray, pos: np.ndarray) -> np.ndarray:
+        """The new visibility: hysteresis over ``evidence`` (N,) bool; ``clear_no`` hides a
+        visible point at once, ``found`` (a re-acquired patch) shows a hidden one at once,
+        and a point outside the frame is hidden."""
+        opts = self.options
+        was = self._vis
+        contra = np.where(was, ~evidence, evidence)
+        self._streak = np.where(contra, self._streak + 1, 0)
+        hide = was & ((self._streak >= opts.hide_after) | clear_no)
+        show = ~was & ((self._streak >= opts.show_after) | found)
+        vis = (was & ~hide) | show
+        vis &= self._inside(pos)
+        self._streak[vis != was] = 0
+        return vis
 
-def _shape_change_ok(before: np.ndarray, after: np.ndarray, limit: float = 0.1) -> np.ndarray:
+
+def _own_side_weights(patches: np.ndarray, offsets: np.ndarray, radius: float,
+                      contrast: float = 15.0) -> np.ndarray:
+    """Weights ``(N, P)`` (rows sum to 1) for the pixels of keyframe patches ``(N, P)`` at
+    ``offsets`` ``(P, 2)``: a Gaussian of ``radius`` pixels around the point times how close
+    each pixel's grey level is to the point's own (``contrast`` grey levels).
+
+    Near an outline the pixels on the point's side of it — its own surface, which moves with
+    it — decide, not the other surface's texture.
+    """
+    centre = np.argmin((offsets**2).sum(axis=1))
+    r2 = (offsets**2).sum(axis=1)
+    own = patches[:, centre:centre + 1]
+    w = np.exp(-r2 / (2.0 * radius**2))[None] * np.exp(-((patches - own) / contrast) ** 2 / 2)
+    return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def support_points(key_image: np.ndarray, points: np.ndarray,
+                   options: TrackerOptions) -> np.ndarray:
+    """The tracker's own points ``(M, 2)`` float32 on ``key_image`` ``(H, W)``: the most
+    distinct corners (Shi–Tomasi), spread over the frame, away from the border and from the
+    caller's ``points``."""
+    if options.support_points <= 0:
+        return np.zeros((0, 2), np.float32)
+    h, w = key_image.shape
+    border = options.patch_radius + 2
+    mask = np.zeros((h, w), np.uint8)
+    mask[border:h - border, border:w - border] = 255
+    spacing = max(8.0, max(h, w) / 30.0)
+    found = cv2.goodFeaturesToTrack(key_image, options.support_points, 0.01, spacing, mask=mask,
+                                    blockSize=7)
+    if found is None:
+        return np.zeros((0, 2), np.float32)
+    corners = found.reshape(-1, 2).astype(np.float32)
+    if len(points):
+        gap = np.linalg.norm(corners[:, None] - points[None], axis=2).min(axis=1)
+        corners = corners[gap > 2.0]
+    return corners
+
+
+def _similarity_apply(src: np.ndarray, dst: np.ndarray, use: np.ndarray, at: np.ndarray,
+                      also: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fit, per row, the similarity transform taking ``src`` to ``dst`` ``(L, K, 2)`` over the
+    pairs ``use`` ``(L, K)`` (a shift when fewer than 3), and apply it to ``at`` ``(L, 2)``
+    and ``also`` ``(L, K, 2)``."""
+    w = use[..., None].astype(np.float64)
+    cnt = np.maximum(w.sum(axis=1), 1e-9)
+    ms, md = (w * src).sum(1) / cnt, (w * dst).sum(1) / cnt
+    a, b = (src - ms[:, None]) * w, (dst - md[:, None]) * w
+    denom = np.maximum((a * a).sum(axis=(1, 2)), 1e-9)
+    c = (a * b).sum(axis=(1, 2)) / denom
+    s = (a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]).sum(axis=1) / denom
+    shift_only = use.sum(axis=1) < 3
+    c, s = np.where(shift_only, 1.0, c), np.where(shift_only, 0.0, s)
+    rot = np.stack([np.stack([c, -s], 1), np.stack([s, c], 1)], 1)
+    out = md + np.matmul(rot, (at - ms)[:, :, None])[:, :, 0]
+    out_also = md[:, None] + np.einsum("lij,lkj->lki", rot, also - ms[:, None])
+    return out.astype(np.float32), out_also.astype(np.float32)
+
+
+def _shape_change_ok(before: np.ndarray, after: np.ndarray, limit: float = 0.04) -> np.ndarray:
     """Whether each 2×2 shape changed by less than ``limit`` (relative area, and rotation in
     radians) in one frame: real surfaces turn and scale smoothly."""
     det_b, det_a = np.linalg.det(before), np.linalg.det(after)

@@ -1,0 +1,170 @@
+"""Point tracking on hard point sets: flat patches, object edges, occlusion, long clips.
+
+The tracker must never do worse than plain chained DIS flow, keep visibility steady and keep
+every position near the frame.
+"""
+
+import cv2
+import numpy as np
+import pytest
+
+import motionwright as mw
+from motionwright.errors import InvalidInputError
+from motionwright.synthetic import MovingObjectsScene, noise_texture
+from motionwright.tracking import TrackerOptions, chained_flow_tracks, track
+from motionwright.tracking.core import PointTracker
+from motionwright.tracking.flow import prepare
+
+
+def _half_flat_scene(frames=20, size=(192, 144), seed=1, **options):
+    """One object, flat on its right half and textured on its left, over a textured scene."""
+    scene = MovingObjectsScene(frames, size, seed=seed, num_objects=1, max_speed=3,
+                               points_per_object=0, object_scale=0.5, **options)
+    rng = np.random.default_rng(seed)
+    oh, ow = scene.objects[0].texture.shape[:2]
+    look = noise_texture(oh, ow, rng)
+    look[:, ow // 2:] = (150, 110, 80)
+    scene.use_images(noise_texture(size[1] + 64, size[0] + 64, rng), [look])
+    return scene
+
+
+def _object_points(scene, local):
+    """Ground-truth tracks ``(T, N, 2)`` of object 0's texture pixels ``local`` ``(N, 2)``."""
+    obj = scene.objects[0]
+    return np.stack([local @ obj.affine(t)[:, :2].T + obj.affine(t)[:, 2]
+                     for t in range(scene.num_frames)]).astype(np.float32)
+
+
+def _errors(scene, truth, points_frame=0):
+    video = np.stack([scene.frame(t) for t in range(scene.num_frames)])
+    traj = track(mw.Clip.from_frames(video), mw.PointSet(truth[points_frame]))
+    base, _ = chained_flow_tracks(video, truth[0], preset="medium")
+    ours = np.linalg.norm(traj.tracks - truth, axis=2)
+    theirs = np.linalg.norm(base - truth, axis=2)
+    return ours, theirs, traj
+
+
+def test_points_on_a_flat_patch_do_no_worse_than_chained_flow():
+    scene = _half_flat_scene()
+    oh, ow = scene.objects[0].texture.shape[:2]
+    # On the flat half: no texture within 8 px, none of their own within 16 px.
+    gx, gy = np.meshgrid(np.linspace(ow // 2 + 8, ow // 2 + 16, 3), np.linspace(20, oh - 20, 4))
+    local = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    ours, theirs, traj = _errors(scene, _object_points(scene, local))
+    assert ours.mean() <= theirs.mean()
+    assert np.median(ours) < 0.5
+    assert traj.visible.all()
+
+
+def test_points_near_an_object_edge_do_not_drift():
+    scene = _half_flat_scene(seed=3)
+    mask = (scene.object_ids(0) == 0).astype(np.uint8)
+    # Object pixels 3 to 6 px inside its outline, on both the flat and the textured side.
+    ring = cv2.erode(mask, np.ones((7, 7), np.uint8)) - cv2.erode(mask, np.ones((13, 13),
+                                                                                np.uint8))
+    ys, xs = np.nonzero(ring)
+    pick = np.random.default_rng(0).choice(len(xs), 24, replace=False)
+    affine = np.vstack([scene.objects[0].affine(0), [0, 0, 1]])
+    local = (np.c_[xs[pick], ys[pick], np.ones(24)] @ np.linalg.inv(affine).T)[:, :2]
+    ours, theirs, _ = _errors(scene, _object_points(scene, local))
+    assert ours.mean() <= theirs.mean()
+    assert np.median(ours) < 0.5
+
+
+def test_points_that_stay_visible_do_not_flicker():
+    scene = MovingObjectsScene(30, (192, 144), seed=4, num_objects=2, max_speed=4,
+                               points_per_object=20)
+    video = np.stack([scene.frame(t) for t in range(30)])
+    # Points that stay in view with no other object within 4 px of them.
+    always = scene.visible.all(axis=0)
+    for t in range(30):
+        other = np.isin(scene.object_ids(t), [-1], invert=True).astype(np.uint8)
+        for owner in np.unique(scene.point_object):
+            others = cv2.dilate(other * (scene.object_ids(t) != owner), np.ones((9, 9), np.uint8))
+            xy = np.rint(scene.tracks[t]).astype(int)
+            mine = scene.point_object == owner
+            always[mine] &= others[xy[mine, 1].clip(0, 143), xy[mine, 0].clip(0, 191)] == 0
+    assert always.sum() >= 10
+    traj = track(mw.Clip.from_frames(video), mw.PointSet(scene.tracks[0][always]))
+    assert traj.visible.all()
+
+
+def _long_scene(frames):
+    return MovingObjectsScene(frames, (96, 64), seed=5, num_objects=2, max_speed=2,
+                              points_per_object=6, pan=(1.5, 0.75), pan_period=90)
+
+
+def test_positions_on_a_long_clip_stay_within_the_margin_of_the_frame():
+    scene = _long_scene(200)
+    margin = TrackerOptions().bounds_margin
+    rng = np.random.default_rng(0)
+    points = np.concatenate([scene.tracks[0][scene.visible[0]],
+                             rng.uniform([1, 1], [94, 62], (12, 2))]).astype(np.float32)
+    tracker = PointTracker(scene.frame(0), points)
+    toggles = np.zeros(len(points), np.int64)
+    last = tracker.visible.copy()
+    for t in range(1, scene.num_frames):
+        pos, vis = tracker.step(scene.frame(t))
+        assert np.isfinite(pos).all()
+        assert (pos >= -margin).all()
+        assert (pos[:, 0] <= 95 + margin).all() and (pos[:, 1] <= 63 + margin).all()
+        toggles += vis != last
+        last = vis
+    # Points come and go with the objects and the pan, but not frame by frame.
+    assert toggles.max() < 20
+
+
+def test_a_point_that_leaves_the_frame_is_hidden_and_waits_at_its_edge():
+    scene = _long_scene(60)
+    margin = TrackerOptions().bounds_margin
+    tracker = PointTracker(scene.frame(0), np.array([[3.0, 30.0]], np.float32))
+    truth, _ = scene.background_tracks(np.array([[3.0, 30.0]]), 0)
+    rows = [tracker.step(scene.frame(t)) for t in range(1, 60)]
+    pos = np.stack([r[0][0] for r in rows])
+    vis = np.array([r[1][0] for r in rows])
+    outside = truth[1:, 0, 0] < -3
+    assert outside.any() and not vis[outside].any()
+    assert (pos[:, 0] >= -margin).all()
+
+
+def test_a_covered_point_without_neighbours_is_held_where_it_was_last_seen():
+    scene = MovingObjectsScene(40, (160, 120), seed=2, num_objects=1, max_speed=4,
+                               points_per_object=0)
+    ids = np.stack([scene.object_ids(t) for t in range(40)])
+    # Clear of the object on the first frame, covered later.
+    near = cv2.dilate((ids[0] >= 0).astype(np.uint8), np.ones((21, 21), np.uint8))
+    ys, xs = np.nonzero((near == 0) & (ids[10:30] >= 0).any(axis=0))
+    clear = (xs > 20) & (xs < 140) & (ys > 20) & (ys < 100)
+    point = np.array([[xs[clear][0], ys[clear][0]]], np.float32)
+    options = TrackerOptions(support_points=0)
+    tracker = PointTracker(prepare(scene.frame(0)), point, options)
+    pos, vis = zip(*(tracker.step(scene.frame(t)) for t in range(1, 40)), strict=True)
+    pos, vis = np.stack(pos)[:, 0], np.array(vis)[:, 0]
+    assert not vis.all()
+    hidden = np.flatnonzero(~vis)
+    # While hidden the point waits where it was when lost (the scene does not pan).
+    np.testing.assert_allclose(pos[hidden], np.broadcast_to(pos[hidden[0]], pos[hidden].shape),
+                               atol=0.5)
+    np.testing.assert_allclose(pos[hidden[0]], point[0], atol=1.0)
+
+
+def test_panning_footage_moves_its_background_as_its_ground_truth_says():
+    scene = MovingObjectsScene(12, (96, 64), seed=7, num_objects=0, pan=(2.0, 1.0),
+                               pan_period=40)
+    np.testing.assert_allclose(scene.background_offset(0), [0.0, 0.0])
+    assert np.abs(scene.background_offset(10) - [2.0 * 40 / (2 * np.pi)] * np.array(
+        [1.0, 0.5])).max() < 1e-9
+    tracks, visible = scene.background_tracks(np.array([[48.0, 32.0]]), 3)
+    shift = np.round(tracks[8, 0] - tracks[3, 0]).astype(int)
+    a, b = scene.frame(3).astype(int), scene.frame(8).astype(int)
+    # The content moves by the ground-truth shift (to within the sub-pixel rest).
+    moved = np.abs(b[20:44, 30:66] - a[20 - shift[1]:44 - shift[1], 30 - shift[0]:66 - shift[0]])
+    assert moved.mean() < 12
+    assert visible.all()
+
+
+def test_a_bad_pan_is_refused():
+    with pytest.raises(InvalidInputError, match="pan"):
+        MovingObjectsScene(3, (32, 32), pan=(float("nan"), 0.0))
+    with pytest.raises(InvalidInputError, match="pan"):
+        MovingObjectsScene(3, (32, 32), pan=(1.0, 0.0), pan_period=0)
