@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -87,3 +89,30 @@ def window(qtbot, model):
     qtbot.waitExposed(win)
     win.viewer.request_frame()
     return win
+
+
+def wait_until(condition, timeout: float = 60.0) -> bool:
+    """Poll ``condition`` (jobs report on their worker thread here) until true or timeout."""
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+@pytest.fixture
+def gated_load(monkeypatch):
+    """The editor's ``files.load`` held until the returned event is set (a slow open)."""
+    from motionwright_gui.model import files
+
+    gate = threading.Event()
+    real = files.load
+
+    def slow(path):
+        gate.wait(30)
+        return real(path)
+
+    monkeypatch.setattr(files, "load", slow)
+    yield gate
+    gate.set()

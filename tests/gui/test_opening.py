@@ -2,38 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 
 import motionwright as mw
-from motionwright_gui.model import EditorModel, files, settings
+from conftest import wait_until
+from motionwright_gui.model import EditorModel, settings
 from motionwright_gui.model.opening import pending_open
-
-
-def wait_until(condition, timeout: float = 30.0) -> bool:
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.01)
-    return True
-
-
-@pytest.fixture
-def gated_load(monkeypatch):
-    """``files.load`` held until the returned event is set (a slow open)."""
-    gate = threading.Event()
-    real = files.load
-
-    def slow(path):
-        gate.wait(30)
-        return real(path)
-
-    monkeypatch.setattr(files, "load", slow)
-    yield gate
-    gate.set()
 
 
 def test_open_in_background_shows_the_clip_when_ready(clip_path, gated_load):

@@ -10,18 +10,8 @@ import numpy as np
 import pytest
 
 import motionwright as mw
-from conftest import make_frames
+from conftest import make_frames, wait_until
 from motionwright_gui.model import EditorModel, proxies
-
-
-def wait_until(condition, timeout: float = 60.0) -> bool:
-    """Poll ``condition`` (jobs report on their worker thread here) until true or timeout."""
-    end = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.01)
-    return True
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@ window."""
 
 from __future__ import annotations
 
-import threading
 from fractions import Fraction
 
-import pytest
 from PySide6.QtCore import QTimer
 
 import motionwright as mw
 from conftest import make_frames
-from motionwright_gui.model import files
 
 
 def shown_index(win) -> int:
@@ -76,19 +73,6 @@ def test_proxy_frame_is_labelled_in_the_status_bar(qtbot, window, model):
     assert shown_index(window) == 4
     assert window.status_quality.text() == "proxy frame (48×32)"
 
-
-@pytest.fixture
-def gated_load(monkeypatch):
-    gate = threading.Event()
-    real = files.load
-
-    def slow(path):
-        gate.wait(30)
-        return real(path)
-
-    monkeypatch.setattr(files, "load", slow)
-    yield gate
-    gate.set()
 
 
 def test_window_stays_responsive_while_opening_and_can_cancel(qtbot, window, model,
