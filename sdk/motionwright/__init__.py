@@ -34,6 +34,7 @@ _EXPORTS = {
     "CancelToken": "motionwright.progress",
     "ProgressEvent": "motionwright.progress",
     "errors": "motionwright.errors",
+    "limits": "motionwright.limits",
 }
 
 __all__ = sorted(_EXPORTS)
@@ -44,7 +45,7 @@ def __getattr__(name: str) -> Any:
     if module_name is None:
         raise AttributeError(f"module 'motionwright' has no attribute {name!r}")
     module = importlib.import_module(module_name)
-    value = module if name == "errors" else getattr(module, name)
+    value = module if name in ("errors", "limits") else getattr(module, name)
     globals()[name] = value
     return value
 
@@ -54,7 +55,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from . import errors
+    from . import errors, limits
     from .clip import Clip
     from .edits import DragEdit, GuidedGeneration, MotionTransfer, PromptEdit, TrajectoryEdit
     from .learn import learn_motion

@@ -33,6 +33,14 @@ class CorruptFileError(MotionwrightError, ValueError):
     """A file exists but is not what it claims to be, or cannot be decoded."""
 
 
+class LimitExceededError(CorruptFileError):
+    """A file claims more than a loader limit allows (frames, pixels, bytes, JSON nesting).
+
+    The message names the limit, the value found and how to raise the limit for a trusted file
+    (see :mod:`motionwright.limits`).
+    """
+
+
 class UnsupportedFormatError(MotionwrightError, ValueError):
     """A container, codec, pixel format or file extension Motionwright does not handle."""
 
