@@ -11,28 +11,29 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, InvalidInputError, SchemaVersionError
+from ..errors import CorruptFileError, InvalidInputError, LimitExceededError, SchemaVersionError
 
 
 @contextlib.contextmanager
 def reading(source: str, what: str) -> Iterator[None]:
     """Turn a malformed payload (bad keys, types, shapes) into CorruptFileError naming ``source``.
 
-    Errors that already say the file is corrupt or from the future keep their type and gain the
-    file name.
+    Errors that already say the file is corrupt, from the future or beyond a loader limit keep
+    their type and gain the file name.
     """
     where = f"'{source}'" if source else "the payload"
     try:
         yield
-    except SchemaVersionError as exc:
+    except (SchemaVersionError, LimitExceededError) as exc:
         if not source or source in str(exc):
             raise
-        raise SchemaVersionError(f"{where}: {exc}") from exc
+        raise type(exc)(f"{where}: {exc}") from exc
     except CorruptFileError as exc:
         if not source or source in str(exc):
             raise
         raise CorruptFileError(f"{where} is not a valid {what}: {exc}") from exc
-    except (InvalidInputError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (InvalidInputError, KeyError, TypeError, ValueError, AttributeError, IndexError,
+            OverflowError) as exc:
         detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
         raise CorruptFileError(f"{where} is not a valid {what}: {detail}") from exc
 
