@@ -46,7 +46,7 @@ class Limits:
     max_frames: int = 1_000_000
     max_points: int = 1_000_000
     max_pixels: int = 16384 * 16384
-    max_array_bytes: int = 4096 * _MIB
+    max_array_bytes: int = 2048 * _MIB
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
