@@ -283,3 +283,44 @@ def test_rle_counts_that_would_hang_or_blow_up_are_refused(counts, tmp_path):
                                                                 "counts": counts}]}))
     with pytest.raises(CorruptFileError, match=r"m\.json"):
         Mask.load(path)
+
+
+# -- PNG mask sequences ----------------------------------------------------------------------
+
+def test_png_mask_declaring_gigapixels_is_refused_before_decoding(tmp_path):
+    import struct
+    import zlib
+
+    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    chunk = b"IHDR" + ihdr
+    png = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+           + struct.pack(">I", zlib.crc32(chunk)))
+    (tmp_path / "bomb.png").write_bytes(png)
+    with pytest.raises(LimitExceededError, match=r"100000x100000\) pixels"):
+        Mask.load(tmp_path / "bomb.png")
+
+
+def test_png_mask_sequence_with_a_far_frame_number_is_a_quick_gap_error(tmp_path):
+    Mask(np.ones((2, 3, 3), bool)).save(tmp_path / "m.%04d.png")
+    (tmp_path / "m.0001.png").rename(tmp_path / "m.99999999999999.png")
+    with pytest.raises(CorruptFileError, match="frame 1 is missing"):
+        Mask.load(tmp_path / "m.%04d.png")
+
+
+def test_png_mask_sequence_length_is_limited(tmp_path):
+    Mask(np.ones((5, 3, 3), bool)).save(tmp_path / "m.%04d.png")
+    with limits.override(max_frames=4), pytest.raises(LimitExceededError, match="max_frames"):
+        Mask.load(tmp_path / "m.%04d.png")
+    assert Mask.load(tmp_path / "m.%04d.png").num_frames == 5
+
+
+def test_json_tracks_and_points_are_limited(tmp_path):
+    path = tmp_path / "t.json"
+    Trajectory(np.zeros((6, 4, 2)), np.ones((6, 4), bool)).save(path)
+    with limits.override(max_frames=5), pytest.raises(LimitExceededError, match=r"t\.json"):
+        Trajectory.load(path)
+    with limits.override(max_points=3), pytest.raises(LimitExceededError, match="max_points"):
+        Trajectory.load(path)
+    PointSet(np.zeros((4, 2))).save(path)
+    with limits.override(max_points=3), pytest.raises(LimitExceededError, match="max_points"):
+        PointSet.load(path)

@@ -175,8 +175,7 @@ def mutate(data: bytes, mutators: list[Mutator], seed: int) -> bytes:
         mutator = rng.choice(mutators)
         try:
             data = mutator(data, rng)
-        except (ValueError, KeyError, zipfile.BadZipFile, RecursionError):  # broken by an
-            # earlier mutation: too broken to parse or unzip
+        except Exception:  # an earlier mutation left nothing this one can parse or unzip
             data = flip_bytes(data, rng)
         if not data:
             break

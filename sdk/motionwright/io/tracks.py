@@ -29,7 +29,7 @@ from .. import _persist, _safejson, limits
 from ..errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from ..types._common import reading
 from ..types.pointset import check_size
-from ..types.trajectory import SCHEMA, VERSION, Trajectory
+from ..types.trajectory import SCHEMA, VERSION, Trajectory, check_track_size
 from .npz import read_npz
 
 FORMATS = ("cotracker", "tapvid", "json")
@@ -115,18 +115,10 @@ def load_trajectory(path: str | os.PathLike, format: str | None = None) -> Traje
             tracks, visible = _tapvid_arrays(arrays, p, found)
         else:
             tracks, visible = _cotracker_arrays(arrays, p, found)
-        _check_track_size(tracks.shape[0], tracks.shape[1], f"'{p}'")
+        check_track_size(tracks.shape[0], tracks.shape[1], f"'{p}'")
         start = arrays.get("start_frame")
         start_frame = 0 if start is None else _scalar_int(start, "start_frame")
         return Trajectory(tracks, visible, start_frame, arrays.get("ids"))
-
-
-def _check_track_size(frames: int, points: int, what: str) -> None:
-    """Refuse tracks beyond the frame, point and array-size limits before allocating them."""
-    lim = limits.current()
-    lim.check("max_frames", frames, f"{what} frames")
-    lim.check("max_points", points, f"{what} points")
-    lim.check("max_array_bytes", frames * points * 2 * 8, f"{what} positions in bytes")
 
 
 def _scalar_int(value: np.ndarray, name: str) -> int:
@@ -268,7 +260,7 @@ def load_ae_keyframes(path: str | os.PathLike) -> tuple[Trajectory, dict[str, An
         raise CorruptFileError(f"'{p}' holds no 'Motion Trackers … Feature Center' keyframes")
     first = min(r[0] for _, rows in keyed for r in rows)
     last = max(r[0] for _, rows in keyed for r in rows)
-    _check_track_size(last - first + 1, len(keyed), f"'{p}' keyframes")
+    check_track_size(last - first + 1, len(keyed), f"'{p}' keyframes")
     tracks = np.full((last - first + 1, len(keyed), 2), np.nan)
     visible = np.zeros((last - first + 1, len(keyed)), bool)
     for col, (_, rows) in enumerate(keyed):
