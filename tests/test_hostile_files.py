@@ -287,17 +287,39 @@ def test_rle_counts_that_would_hang_or_blow_up_are_refused(counts, tmp_path):
 
 # -- PNG mask sequences ----------------------------------------------------------------------
 
-def test_png_mask_declaring_gigapixels_is_refused_before_decoding(tmp_path):
+def _png_header_only(width: int, height: int) -> bytes:
     import struct
     import zlib
 
-    ihdr = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = b"IHDR" + ihdr
-    png = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
-           + struct.pack(">I", zlib.crc32(chunk)))
-    (tmp_path / "bomb.png").write_bytes(png)
+    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
+            + struct.pack(">I", zlib.crc32(chunk)))
+
+
+def test_png_mask_declaring_gigapixels_is_refused_before_decoding(tmp_path):
+    (tmp_path / "bomb.png").write_bytes(_png_header_only(100_000, 100_000))
     with pytest.raises(LimitExceededError, match=r"100000x100000\) pixels"):
         Mask.load(tmp_path / "bomb.png")
+
+
+def test_project_first_frame_png_declaring_gigapixels_is_refused(tmp_path):
+    import base64
+
+    from motionwright.edits import TrajectoryEdit
+
+    project = Project(clips=["shot.mp4"])
+    edit = TrajectoryEdit(Mask(np.ones((2, 2), bool)),
+                          Trajectory(np.zeros((1, 1, 2)), np.ones((1, 1), bool)),
+                          np.zeros((2, 2, 3), np.uint8))
+    project.add_edit("shot", edit)
+    path = project.save(tmp_path / "p.mwproj")
+    payload = json.loads(path.read_text())
+    payload["edits"]["shot"][0]["first_frame"]["png"] = base64.b64encode(
+        _png_header_only(100_000, 100_000)).decode()
+    path.write_text(json.dumps(payload))
+    with pytest.raises(LimitExceededError, match="first_frame PNG"):
+        Project.load(path)
 
 
 def test_png_mask_sequence_with_a_far_frame_number_is_a_quick_gap_error(tmp_path):

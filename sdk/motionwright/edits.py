@@ -20,6 +20,7 @@ import numpy as np
 from . import _persist
 from ._validate import freeze
 from .errors import FrameRangeError, InvalidInputError, ShapeError
+from .io.pngsize import check_png_pixels
 from .types import Mask, MotionEmbedding, PointSet, Trajectory
 
 VERSION = 1
@@ -382,6 +383,7 @@ def _png_from_b64(d: dict[str, Any]) -> np.ndarray:
     import cv2
 
     raw = np.frombuffer(base64.b64decode(d["png"], validate=True), np.uint8)
+    check_png_pixels(raw[:24].tobytes(), "first_frame PNG")
     image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
     if image is None or image.ndim != 3 or image.shape[2] != 3:
         raise InvalidInputError("first_frame: the stored PNG is not an RGB image")
