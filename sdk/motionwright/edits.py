@@ -359,10 +359,11 @@ def edit_from_dict(d: dict[str, Any], base_dir: str | os.PathLike | None = None)
     ``base_dir``. A dict without a schema label is read as the current version."""
     if not isinstance(d, dict):
         raise InvalidInputError(f"edit: expected a dict, got {type(d).__name__}")
-    cls = EDIT_TYPES.get(d.get("kind"))  # type: ignore[arg-type]
+    kind = d.get("kind")
+    cls = EDIT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise InvalidInputError(
-            f"edit kind: expected one of {', '.join(EDIT_TYPES)}, got {d.get('kind')!r}"
+            f"edit kind: expected one of {', '.join(EDIT_TYPES)}, got {kind!r:.60}"
         )
     d = dict(d)
     d.setdefault("schema", _persist.schema_label(cls.__name__, VERSION))  # "kind" names the type

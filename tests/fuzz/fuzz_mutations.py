@@ -14,6 +14,8 @@ import re
 import zipfile
 from collections.abc import Callable
 
+import numpy as np
+
 Mutator = Callable[[bytes, random.Random], bytes]
 
 HUGE_NUMBERS = [b"-1", b"0", b"2147483648", b"9223372036854775808", b"18446744073709551617",
@@ -162,9 +164,43 @@ def npz_bomb(data: bytes, rng: random.Random) -> bytes:
     return bytes(out)
 
 
+def npz_arrays(data: bytes, rng: random.Random) -> bytes:
+    """Rewrite the archive with one array changed in a way numpy itself accepts: another dtype,
+    shape or memory order, extreme values, renamed or missing."""
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    key = rng.choice(sorted(arrays))
+    a = arrays[key]
+    change = rng.randrange(8)
+    if change == 0:
+        dtype = rng.choice([np.float64, np.int64, np.uint8, np.bool_, ">f4", np.float16,
+                            np.complex64, "U3", "S2"])
+        arrays[key] = a.astype(dtype)
+    elif change == 1:
+        arrays[key] = rng.choice([a.reshape(-1), a[None], a[..., None], a.T,
+                                  np.asfortranarray(a), a[:0], a[:1]])
+    elif change == 2 and a.dtype.kind in "fiub":
+        arrays[key] = np.full(a.shape, rng.choice([np.nan, np.inf, -1, 1e38, 2**40]))
+    elif change == 3:
+        del arrays[key]
+    elif change == 4:
+        arrays[rng.choice(["pred_tracks", "pred_visibility", "points", "occluded", "x"])] = (
+            arrays.pop(key))
+    elif change == 5:
+        arrays[key] = np.concatenate([a, a]) if a.ndim else np.array([a, a])
+    else:
+        arrays[rng.choice(["ids", "start_frame", "schema"])] = rng.choice([
+            np.array(-3), np.array("Trajectory.9"), np.array([1, 1, 1]), np.array(2**62),
+            np.array(b"x"), np.zeros((2, 2)), np.array(["Trajectory.1"])])
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    return buf.getvalue()
+
+
 TEXT_MUTATORS: list[Mutator] = [flip_bytes, truncate, splice, deep_nesting, huge_number]
 JSON_MUTATORS: list[Mutator] = [*TEXT_MUTATORS, json_node, json_node, json_node, json_node]
-NPZ_MUTATORS: list[Mutator] = [flip_bytes, truncate, splice, npz_header, npz_header, npz_bomb]
+NPZ_MUTATORS: list[Mutator] = [flip_bytes, truncate, splice, npz_header, npz_header, npz_bomb,
+                               npz_arrays, npz_arrays, npz_arrays]
 BINARY_MUTATORS: list[Mutator] = [flip_bytes, truncate, splice, huge_number, deep_nesting]
 
 
