@@ -4,7 +4,7 @@ Each case mutates a valid file (seeded, so ``(format, seed)`` reproduces it) and
 child process with an address-space limit and a watchdog. The loader must return a valid
 object or raise a MotionwrightError: no other exception, no hang, no memory blow-up; what
 loads must save and load back equal. ``MOTIONWRIGHT_FUZZ_CASES`` sets the cases per format
-(default 60) and ``MOTIONWRIGHT_FUZZ_SEED`` the first seed; failing inputs are kept in
+(default 80) and ``MOTIONWRIGHT_FUZZ_SEED`` the first seed; failing inputs are kept in
 pytest's temporary folder.
 """
 
@@ -20,7 +20,7 @@ from fuzz_mutations import mutate
 
 from motionwright import limits
 
-CASES = int(os.environ.get("MOTIONWRIGHT_FUZZ_CASES", "60"))
+CASES = int(os.environ.get("MOTIONWRIGHT_FUZZ_CASES", "80"))
 FIRST_SEED = int(os.environ.get("MOTIONWRIGHT_FUZZ_SEED", "0"))
 # Small limits keep every accepted file far below the child's address-space headroom.
 FUZZ_LIMITS = {"max_text_bytes": 32 * 2**20, "max_array_bytes": 64 * 2**20,
