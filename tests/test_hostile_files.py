@@ -132,7 +132,7 @@ def _ae(tmp_path, rate="25", w="640", h="360", last="2"):
 def test_ae_huge_frame_span_is_refused_before_allocating(tmp_path):
     with pytest.raises(LimitExceededError, match="max_frames"):
         tracks.load_ae_keyframes(_ae(tmp_path, last="1000000000000"))
-    with pytest.raises(CorruptFileError, match="18 digits"):
+    with pytest.raises(CorruptFileError, match="at most 18 digits"):
         tracks.load_ae_keyframes(_ae(tmp_path, last="9" * 5000))
     with limits.override(max_frames=10):
         with pytest.raises(LimitExceededError, match="max_frames = 10"):
@@ -142,9 +142,6 @@ def test_ae_huge_frame_span_is_refused_before_allocating(tmp_path):
 
 @pytest.mark.parametrize("rate", ["inf", "nan", "1e400", "-25", "0", "fast", "1e-300"])
 def test_ae_bad_rates_are_typed_errors(rate, tmp_path):
-    if rate == "1e-300":  # tiny but positive: the smallest rate the format can express
-        assert tracks.load_ae_keyframes(_ae(tmp_path, rate=rate))[1]["fps"] > 0
-        return
     with pytest.raises(CorruptFileError, match="Units Per Second"):
         tracks.load_ae_keyframes(_ae(tmp_path, rate=rate))
 

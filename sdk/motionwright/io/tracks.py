@@ -251,7 +251,7 @@ def load_ae_keyframes(path: str | os.PathLike) -> tuple[Trajectory, dict[str, An
             ) from exc
         if frame < 0:
             raise CorruptFileError(
-                f"'{p}' line {lineno}: expected a frame number from 0 to 18 digits, got "
+                f"'{p}' line {lineno}: expected a frame number >= 0 of at most 18 digits, got "
                 f"{frame_text!r:.40}"
             )
         current.append((frame, x, y))
@@ -290,13 +290,13 @@ def _ae_rate(text: str | None, p: Path) -> Fraction | None:
     for base in _NTSC_BASES:  # AE writes 23.976 for 24000/1001
         if abs(value - base * 1000 / 1001) < 5e-4:
             return Fraction(base * 1000, 1001)
-    if not (math.isfinite(value) and 0 < value <= _MAX_AE_RATE):
+    rate = Fraction(value).limit_denominator(1001) if math.isfinite(value) else Fraction(0)
+    if not 0 < rate <= _MAX_AE_RATE:
         raise CorruptFileError(
-            f"'{p}': Units Per Second: expected a frame rate in (0, {_MAX_AE_RATE}], got "
-            f"{text!r:.40}"
+            f"'{p}': Units Per Second: expected a frame rate from 1/1001 to {_MAX_AE_RATE}, "
+            f"got {text!r:.40}"
         )
-    rate = Fraction(value).limit_denominator(1001)
-    return rate if rate > 0 else Fraction(1, 1001)
+    return rate
 
 
 def _ae_size(width: str | None, height: str | None, p: Path) -> tuple[int, int] | None:
