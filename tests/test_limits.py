@@ -44,6 +44,8 @@ def test_set_limits_applies_to_the_process_until_reset():
     finally:
         limits.set_limits()
     assert limits.current().max_pixels == limits.Limits().max_pixels
+    with pytest.raises(InvalidInputError, match="unknown limit 'max_pixel'"):
+        limits.set_limits(max_pixel=10)
 
 
 def test_check_names_limit_value_and_how_to_raise_it():

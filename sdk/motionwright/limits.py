@@ -110,20 +110,22 @@ def set_limits(**changes: int) -> Limits:
     ``set_limits()`` with no argument goes back to the environment and the defaults.
     """
     global _process_limits
-    _process_limits = dataclasses.replace(Limits.from_env(), **changes) if changes else None
+    _process_limits = _changed(Limits.from_env(), changes) if changes else None
     return current()
+
+
+def _changed(base: Limits, changes: dict[str, int]) -> Limits:
+    names = [f.name for f in dataclasses.fields(Limits)]
+    unknown = sorted(set(changes) - set(names))
+    if unknown:
+        raise InvalidInputError(f"unknown limit {unknown[0]!r}; limits are {', '.join(names)}")
+    return dataclasses.replace(base, **changes)
 
 
 @contextlib.contextmanager
 def override(**changes: int) -> Iterator[Limits]:
     """Within the block (and only in this thread or task), use these changed limits."""
-    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(Limits)})
-    if unknown:
-        raise InvalidInputError(
-            f"override: unknown limit {unknown[0]!r}; limits are "
-            f"{', '.join(f.name for f in dataclasses.fields(Limits))}"
-        )
-    token = _override.set(dataclasses.replace(current(), **changes))
+    token = _override.set(_changed(current(), changes))
     try:
         yield _override.get()
     finally:
