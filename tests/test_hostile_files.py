@@ -140,6 +140,14 @@ def test_ae_huge_frame_span_is_refused_before_allocating(tmp_path):
         assert tracks.load_ae_keyframes(_ae(tmp_path, last="9"))[0].num_frames == 10
 
 
+def test_ae_track_point_numbers_that_are_not_plain_numbers_give_ids_in_order(tmp_path):
+    for number in ("9" * 5000, "²"):
+        path = tmp_path / "ae.txt"
+        path.write_text(AE_TEXT.format(rate="25", w="640", h="360", last="2").replace(
+            "Track Point #1", f"Track Point #{number}"))
+        assert tracks.load_ae_keyframes(path)[0].ids.tolist() == [0]
+
+
 @pytest.mark.parametrize("rate", ["inf", "nan", "1e400", "-25", "0", "fast", "1e-300"])
 def test_ae_bad_rates_are_typed_errors(rate, tmp_path):
     with pytest.raises(CorruptFileError, match="Units Per Second"):

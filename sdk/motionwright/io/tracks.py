@@ -270,7 +270,8 @@ def load_ae_keyframes(path: str | os.PathLike) -> tuple[Trajectory, dict[str, An
     ids = None
     if len({tracker for (tracker, _), _ in keyed}) == 1:
         numbers = [name.rpartition("#")[2].strip() for (_, name), _ in keyed]
-        if all(n.isdigit() for n in numbers) and len(set(numbers)) == len(numbers):
+        if all(n.isascii() and n.isdigit() and len(n) <= 18 for n in numbers) \
+                and len(set(numbers)) == len(numbers):
             ids = [int(n) - 1 for n in numbers]
     with reading(str(p), "After Effects keyframe file"):
         traj = Trajectory(tracks, visible, first, ids)
