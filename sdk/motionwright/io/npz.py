@@ -27,12 +27,12 @@ def read_npz(path: Path, what: str) -> dict[str, np.ndarray]:
     """The arrays of the ``.npz`` file ``path`` by name (members not ending in ``.npy`` are
     skipped). A damaged archive or member raises CorruptFileError naming ``path`` and ``what``;
     a member larger than ``max_array_bytes`` (declared or real) LimitExceededError."""
-    with open(path, "rb") as fh:
-        if fh.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
-            raise CorruptFileError(f"'{path}' is a single .npy array, not an .npz {what}")
     lim = limits.current()
     arrays: dict[str, np.ndarray] = {}
     try:
+        with open(path, "rb") as fh:
+            if fh.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                raise CorruptFileError(f"'{path}' is a single .npy array, not an .npz {what}")
         with zipfile.ZipFile(path) as archive:
             total = 0
             for info in archive.infolist():
