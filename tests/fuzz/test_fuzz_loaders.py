@@ -66,4 +66,4 @@ def test_loader_survives_mutations(fmt: Format, tmp_path):
             failures.append(f"seed {seed} ({kept}): {outcome.kind}: {outcome.detail[-800:]}")
     assert not failures, f"{len(failures)} of {CASES} cases failed {dict(kinds)}:\n" + \
         "\n\n".join(failures[:5])
-    assert kinds["ok"] + kinds["typed"] == CASES
+    assert kinds["typed"] > 0  # the mutations do reach the loaders' checks
