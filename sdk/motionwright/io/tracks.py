@@ -269,10 +269,11 @@ def load_ae_keyframes(path: str | os.PathLike) -> tuple[Trajectory, dict[str, An
             visible[frame - first, col] = True
     ids = None
     if len({tracker for (tracker, _), _ in keyed}) == 1:
-        numbers = [name.rpartition("#")[2].strip() for (_, name), _ in keyed]
-        if all(n.isascii() and n.isdigit() and len(n) <= 18 for n in numbers) \
-                and len(set(numbers)) == len(numbers):
-            ids = [int(n) - 1 for n in numbers]
+        texts = [name.rpartition("#")[2].strip() for (_, name), _ in keyed]
+        if all(t.isascii() and t.isdigit() and len(t) <= 18 for t in texts):
+            numbers = [int(t) for t in texts]  # AE counts track points from 1
+            if min(numbers) >= 1 and len(set(numbers)) == len(numbers):
+                ids = [n - 1 for n in numbers]
     with reading(str(p), "After Effects keyframe file"):
         traj = Trajectory(tracks, visible, first, ids)
     return traj, {"fps": _ae_rate(header.get("Units Per Second"), p),
