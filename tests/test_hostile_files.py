@@ -65,6 +65,14 @@ def test_huge_numbers_and_oversized_files_are_refused(tmp_path):
         PointSet.load(path)
 
 
+@pytest.mark.parametrize("version", ["4" * 5000, "²"])
+def test_schema_versions_that_are_not_plain_numbers_are_wrong_schemas(version, tmp_path):
+    path = tmp_path / "s.mwseq.json"
+    path.write_text(json.dumps({"schema": f"ImageSequence.{version}", "fps": "24/1"}))
+    with pytest.raises(CorruptFileError, match="wrong schema"):
+        images.read_sidecar(path)
+
+
 def test_motion_metadata_json_is_bounded_too(tmp_path):
     import safetensors.numpy
 

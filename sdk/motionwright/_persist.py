@@ -105,9 +105,10 @@ def upgrade(payload: dict[str, Any], type_name: str, current: int,
             f"this is not a saved {type_name}"
         )
     name, _, version_text = label.rpartition(".")
-    if name != type_name or not version_text.isdigit():
+    if name != type_name or not (version_text.isascii() and version_text.isdigit()
+                                 and len(version_text) <= 9):
         raise CorruptFileError(
-            f"wrong schema{where}: expected '{type_name}.<version>', got {label!r}"
+            f"wrong schema{where}: expected '{type_name}.<version>', got {label!r:.80}"
         )
     version = int(version_text)
     if version > current:
