@@ -84,6 +84,26 @@ def test_motion_metadata_json_is_bounded_too(tmp_path):
         MotionEmbedding.load(path)
 
 
+@pytest.mark.parametrize("field", ["labels", "ids"])
+def test_one_long_string_in_a_number_list_does_not_blow_up_memory(field, tmp_path):
+    path = tmp_path / "p.json"
+    points = [[0, 0]] * 10_000
+    path.write_text(json.dumps({"schema": "PointSet.1", "points": points,
+                                field: ["a" * 100_000] + [1] * 9_999}))
+    with pytest.raises(CorruptFileError, match=f"{field}: expected numbers"):
+        PointSet.load(path)
+
+
+def test_text_among_visibility_and_rle_counts_is_refused(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"schema": "Trajectory.1", "tracks": [[[1, 2]]] * 10_000,
+                                "visible": [["a" * 100_000]] + [[1]] * 9_999}))
+    with pytest.raises(CorruptFileError, match="visible: expected numbers"):
+        Trajectory.load(path)
+    with pytest.raises(InvalidInputError, match="rle counts: expected numbers"):
+        rle.decode({"size": [100, 100], "counts": ["a" * 100_000] + [1] * 9_999})
+
+
 # -- project ---------------------------------------------------------------------------------
 
 def _write_project(path, clips, edits=None):

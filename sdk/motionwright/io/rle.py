@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import limits
 from ..errors import InvalidInputError, ShapeError
+from ..types._common import require_numbers
 
 # A count of up to 2**63 takes 13 groups of 5 bits.
 _MAX_CHARS_PER_COUNT = 13
@@ -69,6 +70,7 @@ def decode(rle: Any) -> np.ndarray:
             f"rle counts: expected a list of at most {pixels + 1:,} run lengths (the pixels of "
             f"{h}x{w}, plus one), got {raw!r:.80}"
         )
+    require_numbers(raw, "rle counts")
     counts = np.asarray(raw)
     if counts.size == 0:
         counts = np.zeros(0, np.int64)

@@ -72,8 +72,25 @@ def json_safe(value: Any, name: str) -> Any:
     return out
 
 
+def require_numbers(value: Any, name: str) -> None:
+    """Raise InvalidInputError unless ``value`` is a number or (nested) lists of numbers.
+
+    Checked before ``np.asarray`` sees JSON: given one long string among many short ones,
+    numpy would make a text array as wide as the longest for every element.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list | tuple):
+            pending.extend(item)
+        elif not isinstance(item, int | float | np.number | np.bool_ | np.ndarray) or (
+                isinstance(item, np.ndarray) and item.dtype.kind not in "biuf"):
+            raise InvalidInputError(f"{name}: expected numbers, got {item!r:.40}")
+
+
 def int_list(values: Any, name: str) -> np.ndarray:
     """A 1-D int64 array from a JSON list (rejecting floats with a fraction and bools)."""
+    require_numbers(values, name)
     arr = np.asarray(values)
     if arr.size == 0:
         return np.zeros(0, np.int64)

@@ -10,7 +10,7 @@ import numpy as np
 from .. import _persist, limits
 from .._validate import as_array, freeze, require_int
 from ..errors import FrameRangeError, InvalidInputError, ShapeError
-from ._common import int_list, reading
+from ._common import int_list, reading, require_numbers
 from .pointset import PointSet, check_ids, check_scale, scale_xy
 
 SCHEMA = "Trajectory"
@@ -267,6 +267,7 @@ class Trajectory:
             visible = d.get("visible")
             if visible is None:
                 visible = known
+            require_numbers(visible, "visible")
             ids = d.get("ids")
             return cls(tracks, visible, d.get("start_frame", 0),
                        None if ids is None else int_list(ids, "ids"))
