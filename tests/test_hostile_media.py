@@ -75,10 +75,11 @@ def test_unknown_or_broken_headers_give_no_size():
     assert image_size(b"\xff\xd8\xff\xe0\x00") is None
 
 
-def test_decompression_bomb_is_refused_before_decoding(tmp_path):
+@pytest.mark.parametrize("side", [16384, 100_000])
+def test_decompression_bomb_is_refused_before_decoding(tmp_path, side):
     bomb = tmp_path / "bomb.png"
-    bomb.write_bytes(_png_claiming(100_000, 100_000))
-    with pytest.raises(LimitExceededError, match=r"100000x100000 .*MOTIONWRIGHT_MAX_PIXELS"):
+    bomb.write_bytes(_png_claiming(side, side))
+    with pytest.raises(LimitExceededError, match=rf"{side}x{side} .*MOTIONWRIGHT_MAX_PIXELS"):
         mw.Clip.open(bomb)
 
 

@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from . import _safejson
 from .errors import CorruptFileError, MediaNotFoundError, SchemaVersionError
 
 Upgrader = Callable[[dict[str, Any]], dict[str, Any]]
@@ -160,13 +161,10 @@ def existing_file(path: str | os.PathLike, what: str) -> Path:
 
 
 def read_json(path: str | os.PathLike, what: str) -> dict[str, Any]:
-    """Read a JSON object from ``path``; a missing or non-JSON file gets a typed error."""
+    """Read a JSON object from ``path``; a missing or non-JSON file gets a typed error, one
+    beyond the loader limits (size, nesting, number length) LimitExceededError."""
     p = existing_file(path, what)
-    try:
-        with open(p, encoding="utf-8") as fh:
-            payload = json.load(fh)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptFileError(f"'{p}' is not a {what} (not valid JSON: {exc})") from exc
+    payload = _safejson.parse(_safejson.read_bounded(p, what), str(p), what)
     if not isinstance(payload, dict):
         raise CorruptFileError(f"'{p}' is not a {what} (expected a JSON object at the top)")
     return payload
@@ -193,9 +191,10 @@ def upgrade(payload: dict[str, Any], type_name: str, current: int,
             f"this is not a saved {type_name}"
         )
     name, _, version_text = label.rpartition(".")
-    if name != type_name or not version_text.isdigit():
+    if name != type_name or not (version_text.isascii() and version_text.isdigit()
+                                 and len(version_text) <= 9):
         raise CorruptFileError(
-            f"wrong schema{where}: expected '{type_name}.<version>', got {label!r}"
+            f"wrong schema{where}: expected '{type_name}.<version>', got {label!r:.80}"
         )
     version = int(version_text)
     if version > current:

@@ -20,6 +20,7 @@ import numpy as np
 from . import _persist
 from ._validate import freeze
 from .errors import FrameRangeError, InvalidInputError, ShapeError
+from .io.image_decode import decode_image
 from .types import Mask, MotionEmbedding, PointSet, Trajectory
 
 VERSION = 1
@@ -385,10 +386,11 @@ def edit_from_dict(d: dict[str, Any], base_dir: str | os.PathLike | None = None)
     ``base_dir``. A dict without a schema label is read as the current version."""
     if not isinstance(d, dict):
         raise InvalidInputError(f"edit: expected a dict, got {type(d).__name__}")
-    cls = EDIT_TYPES.get(d.get("kind"))  # type: ignore[arg-type]
+    kind = d.get("kind")
+    cls = EDIT_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise InvalidInputError(
-            f"edit kind: expected one of {', '.join(EDIT_TYPES)}, got {d.get('kind')!r}"
+            f"edit kind: expected one of {', '.join(EDIT_TYPES)}, got {kind!r:.60}"
         )
     d = dict(d)
     d.setdefault("schema", _persist.schema_label(cls.__name__, VERSION))  # "kind" names the type
@@ -406,10 +408,8 @@ def _png_b64(image: np.ndarray) -> dict[str, Any]:
 
 
 def _png_from_b64(d: dict[str, Any]) -> np.ndarray:
-    import cv2
-
     raw = np.frombuffer(base64.b64decode(d["png"], validate=True), np.uint8)
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED)
+    image = decode_image(raw, "first_frame PNG")
     if image is None or image.ndim != 3 or image.shape[2] != 3:
         raise InvalidInputError("first_frame: the stored PNG is not an RGB image")
     if str(image.dtype) != d.get("dtype", str(image.dtype)):

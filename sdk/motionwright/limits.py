@@ -45,7 +45,7 @@ class Limits:
     max_number_digits: int = 64
     max_frames: int = 1_000_000
     max_points: int = 1_000_000
-    max_pixels: int = 16384 * 16384
+    max_pixels: int = 12288 * 8192  # a 12K frame fits; a 16K-square decompression bomb does not
     max_array_bytes: int = 2048 * _MIB
 
     def __post_init__(self) -> None:
@@ -110,20 +110,22 @@ def set_limits(**changes: int) -> Limits:
     ``set_limits()`` with no argument goes back to the environment and the defaults.
     """
     global _process_limits
-    _process_limits = dataclasses.replace(Limits.from_env(), **changes) if changes else None
+    _process_limits = _changed(Limits.from_env(), changes) if changes else None
     return current()
+
+
+def _changed(base: Limits, changes: dict[str, int]) -> Limits:
+    names = [f.name for f in dataclasses.fields(Limits)]
+    unknown = sorted(set(changes) - set(names))
+    if unknown:
+        raise InvalidInputError(f"unknown limit {unknown[0]!r}; limits are {', '.join(names)}")
+    return dataclasses.replace(base, **changes)
 
 
 @contextlib.contextmanager
 def override(**changes: int) -> Iterator[Limits]:
     """Within the block (and only in this thread or task), use these changed limits."""
-    unknown = sorted(set(changes) - {f.name for f in dataclasses.fields(Limits)})
-    if unknown:
-        raise InvalidInputError(
-            f"override: unknown limit {unknown[0]!r}; limits are "
-            f"{', '.join(f.name for f in dataclasses.fields(Limits))}"
-        )
-    token = _override.set(dataclasses.replace(current(), **changes))
+    token = _override.set(_changed(current(), changes))
     try:
         yield _override.get()
     finally:

@@ -168,21 +168,21 @@ class Project:
     def validate(self) -> None:
         """Check the attributes: ClipRefs with unique ids, edits only for known clips, motion
         names and paths."""
-        ids = []
+        ids: set[str] = set()
         for i, clip in enumerate(self.clips):
             if not isinstance(clip, ClipRef):
                 raise InvalidInputError(
                     f"clips[{i}]: expected a ClipRef, got {type(clip).__name__}"
                 )
-            ids.append(clip.id)
-        dupes = sorted({i for i in ids if ids.count(i) > 1})
-        if dupes:
-            raise InvalidInputError(f"clips: ids must be unique, got {dupes[0]!r} twice")
+            if clip.id in ids:
+                raise InvalidInputError(f"clips: ids must be unique, got {clip.id!r} twice")
+            ids.add(clip.id)
         for clip_id, edits in self.edits.items():
             if clip_id not in ids:
+                listed = ", ".join(sorted(ids)[:10]) + (", …" if len(ids) > 10 else "")
                 raise InvalidInputError(
-                    f"edits: clip id {clip_id!r} is not one of the project's clips "
-                    f"({', '.join(ids) or 'none'}); add the clip first"
+                    f"edits: clip id {clip_id!r:.80} is not one of the project's clips "
+                    f"({listed or 'none'}); add the clip first"
                 )
             if not isinstance(edits, list):
                 raise InvalidInputError(f"edits[{clip_id!r}]: expected a list of edits")
@@ -331,12 +331,18 @@ def _typed(value: Any, kind: type, name: str) -> Any:
 
 
 def _media_exists(path: str) -> bool:
-    """A file or folder exists, or, for a printf pattern, at least one frame file does."""
+    """A file or folder exists, or, for a printf pattern, at least one frame file does.
+
+    A path the system cannot even look up (a NUL byte, too long a name) does not exist.
+    """
     p = Path(path)
-    if not _FRAME_FIELD.search(p.name):
-        return p.exists()
-    if not p.parent.is_dir():
+    try:
+        if not _FRAME_FIELD.search(p.name):
+            return p.exists()
+        if not p.parent.is_dir():
+            return False
+        before, after = _FRAME_FIELD.split(p.name, maxsplit=1)
+        regex = re.compile(re.escape(before) + r"\d+" + re.escape(after) + r"\Z")
+        return any(regex.match(f.name) for f in p.parent.iterdir())
+    except (OSError, ValueError):
         return False
-    before, after = _FRAME_FIELD.split(p.name, maxsplit=1)
-    regex = re.compile(re.escape(before) + r"\d+" + re.escape(after) + r"\Z")
-    return any(regex.match(f.name) for f in p.parent.iterdir())

@@ -9,14 +9,16 @@ channel and RGBA files their alpha channel.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 from pathlib import Path
 
 import numpy as np
 
-from .. import _persist
+from .. import _persist, limits
 from ..errors import CorruptFileError, InvalidInputError, MediaNotFoundError
+from .image_decode import decode_image
 
 DEFAULT_NAME = "mask.%04d.png"
 _PATTERN = re.compile(r"%(0?)(\d*)d")
@@ -121,26 +123,33 @@ def load_png_sequence(path: str | os.PathLike, threshold: int = 0) -> tuple[np.n
             "name one with a pattern like 'mask.%04d.png'"
         )
     numbers = sorted(frames)
-    missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
-    if missing:
+    gap = next((a + 1 for a, b in itertools.pairwise(numbers) if b != a + 1), None)
+    if gap is not None:
         raise CorruptFileError(
-            f"mask sequence '{p}' has a gap: frame {missing[0]} is missing between "
+            f"mask sequence '{p}' has a gap: frame {gap} is missing between "
             f"{numbers[0]} and {numbers[-1]}"
         )
-    stack = [_read_png(frames[n], threshold) for n in numbers]
-    sizes = {s.shape for s in stack}
-    if len(sizes) > 1:
-        raise CorruptFileError(
-            f"mask sequence '{p}' mixes frame sizes {sorted(sizes)}; every frame must match"
-        )
-    return np.stack(stack), numbers[0]
+    lim = limits.current()
+    lim.check("max_frames", len(numbers), f"mask sequence '{p}' frames")
+    first = _read_png(frames[numbers[0]], threshold)
+    lim.check("max_array_bytes", len(numbers) * first.size,
+              f"mask sequence '{p}' of {len(numbers)} frames of {first.shape[1]}x"
+              f"{first.shape[0]} in bytes")
+    data = np.empty((len(numbers), *first.shape), bool)
+    data[0] = first
+    for t, n in enumerate(numbers[1:], start=1):
+        frame = _read_png(frames[n], threshold)
+        if frame.shape != first.shape:
+            raise CorruptFileError(
+                f"mask sequence '{p}' mixes frame sizes {first.shape} and {frame.shape} "
+                f"('{frames[n].name}'); every frame must match"
+            )
+        data[t] = frame
+    return data, numbers[0]
 
 
 def _read_png(path: Path, threshold: int) -> np.ndarray:
-    import cv2
-
-    raw = np.fromfile(path, np.uint8)
-    image = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    image = decode_image(np.fromfile(path, np.uint8), f"'{path}'")
     if image is None:
         raise CorruptFileError(f"'{path}' is not a readable image")
     if image.ndim == 3:

@@ -13,7 +13,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import limits
 from ..errors import InvalidInputError, ShapeError
+from ..types._common import require_numbers
+
+# A count of up to 2**63 takes 13 groups of 5 bits.
+_MAX_CHARS_PER_COUNT = 13
 
 
 def encode(mask: Any, compressed: bool = False) -> dict[str, Any]:
@@ -37,7 +42,12 @@ def encode(mask: Any, compressed: bool = False) -> dict[str, Any]:
 
 
 def decode(rle: Any) -> np.ndarray:
-    """The ``(H, W)`` bool mask of an RLE dict (counts as a list or COCO text)."""
+    """The ``(H, W)`` bool mask of an RLE dict (counts as a list or COCO text).
+
+    The size is checked against ``max_pixels`` and the counts against the size (every run
+    within it, as many runs as pixels at most, adding up to exactly ``H·W``) before anything
+    is allocated.
+    """
     if not isinstance(rle, dict) or "size" not in rle or "counts" not in rle:
         raise InvalidInputError(f"rle: expected {{'size': [h, w], 'counts': ...}}, got {rle!r:.80}")
     size = rle["size"]
@@ -45,20 +55,36 @@ def decode(rle: Any) -> np.ndarray:
             or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in size)):
         raise InvalidInputError(f"rle size: expected [height, width] integers, got {size!r:.40}")
     h, w = size
+    pixels = limits.current().check("max_pixels", h * w, f"rle size {h}x{w} pixels")
     raw = rle["counts"]
     if isinstance(raw, bytes):
         raw = raw.decode("ascii")
-    counts = np.asarray(string_to_counts(raw) if isinstance(raw, str) else raw)
+    if isinstance(raw, str):
+        if len(raw) > _MAX_CHARS_PER_COUNT * (pixels + 1):
+            raise InvalidInputError(
+                f"rle counts: {len(raw):,} characters is more than a {h}x{w} mask can need"
+            )
+        raw = string_to_counts(raw)
+    if not isinstance(raw, list | tuple) or len(raw) > pixels + 1:
+        raise InvalidInputError(
+            f"rle counts: expected a list of at most {pixels + 1:,} run lengths (the pixels of "
+            f"{h}x{w}, plus one), got {raw!r:.80}"
+        )
+    require_numbers(raw, "rle counts")
+    counts = np.asarray(raw)
     if counts.size == 0:
         counts = np.zeros(0, np.int64)
     if counts.ndim != 1 or not np.issubdtype(counts.dtype, np.integer):
         raise InvalidInputError(f"rle counts: expected a list of integers, got {raw!r:.80}")
-    if (counts < 0).any():
-        raise InvalidInputError(f"rle counts: run lengths must be >= 0, got {int(counts.min())}")
-    if int(counts.sum()) != h * w:
+    if counts.size and (counts.min() < 0 or counts.max() > pixels):
         raise InvalidInputError(
-            f"rle counts: runs add up to {int(counts.sum())} pixels but size {h}x{w} "
-            f"has {h * w}"
+            f"rle counts: run lengths must be >= 0 and <= {pixels} (the pixels of {h}x{w}), got "
+            f"{int(counts.min() if counts.min() < 0 else counts.max())}"
+        )
+    total = int(counts.sum(dtype=np.int64))
+    if total != pixels:
+        raise InvalidInputError(
+            f"rle counts: runs add up to {total} pixels but size {h}x{w} has {pixels}"
         )
     values = (np.arange(counts.size) % 2).astype(bool)
     return np.repeat(values, counts).reshape((h, w), order="F")
@@ -95,6 +121,11 @@ def string_to_counts(text: str) -> list[int]:
         x |= (group & 0x1F) << shift
         shift += 5
         if group & 0x20:
+            if shift >= 5 * _MAX_CHARS_PER_COUNT:
+                raise InvalidInputError(
+                    f"rle counts: the number ending at position {pos} has more than "
+                    f"{_MAX_CHARS_PER_COUNT} characters; no run can be that long"
+                )
             continue
         if group & 0x10:
             x |= -1 << shift

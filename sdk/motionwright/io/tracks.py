@@ -17,19 +17,20 @@ Files written by Motionwright also hold ``schema`` (``"Trajectory.1"``), ``start
 
 from __future__ import annotations
 
+import math
 import os
-import zipfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .. import _persist
+from .. import _persist, _safejson, limits
 from ..errors import CorruptFileError, InvalidInputError, UnsupportedFormatError
 from ..types._common import reading
 from ..types.pointset import check_size
-from ..types.trajectory import SCHEMA, VERSION, Trajectory
+from ..types.trajectory import SCHEMA, VERSION, Trajectory, check_track_size
+from .npz import read_npz
 
 FORMATS = ("cotracker", "tapvid", "json")
 _EXTENSIONS = {"cotracker": ".npz", "tapvid": ".npz", "json": ".json"}
@@ -88,7 +89,7 @@ def load_trajectory(path: str | os.PathLike, format: str | None = None) -> Traje
     fmt = _resolve_format(p, format, loading=True)
     if fmt == "json":
         return Trajectory._from_payload(_persist.read_json(p, "track file"), str(p))
-    arrays = _read_npz(p)
+    arrays = read_npz(p, "track file")
     found = ", ".join(f"{k} {v.shape}" for k, v in arrays.items()) or "no arrays"
     is_tapvid = "points" in arrays and "occluded" in arrays
     is_cotracker = ("tracks" in arrays and "visible" in arrays) or (
@@ -114,21 +115,10 @@ def load_trajectory(path: str | os.PathLike, format: str | None = None) -> Traje
             tracks, visible = _tapvid_arrays(arrays, p, found)
         else:
             tracks, visible = _cotracker_arrays(arrays, p, found)
+        check_track_size(tracks.shape[0], tracks.shape[1], f"'{p}'")
         start = arrays.get("start_frame")
         start_frame = 0 if start is None else _scalar_int(start, "start_frame")
         return Trajectory(tracks, visible, start_frame, arrays.get("ids"))
-
-
-def _read_npz(p: Path) -> dict[str, np.ndarray]:
-    try:
-        with np.load(p, allow_pickle=False) as npz:
-            if not isinstance(npz, np.lib.npyio.NpzFile):
-                raise CorruptFileError(f"'{p}' is a single .npy array, not an .npz track file")
-            return {key: npz[key] for key in npz.files}
-    except CorruptFileError:
-        raise
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as exc:
-        raise CorruptFileError(f"'{p}' is not a readable .npz track file ({exc})") from exc
 
 
 def _scalar_int(value: np.ndarray, name: str) -> int:
@@ -177,6 +167,7 @@ def _tapvid_arrays(arrays: dict[str, np.ndarray], p: Path,
 # -- After Effects keyframe text ---------------------------------------------------------------
 
 AE_HEADER = "Adobe After Effects 8.0 Keyframe Data"
+_MAX_AE_RATE = 1_000_000
 _NTSC_BASES = (24, 30, 48, 60, 120)
 
 
@@ -220,7 +211,7 @@ def load_ae_keyframes(path: str | os.PathLike) -> tuple[Trajectory, dict[str, An
     """
     p = _persist.existing_file(path, "After Effects keyframe file")
     try:
-        text = p.read_text(encoding="utf-8-sig")
+        text = _safejson.read_bounded(p, "After Effects keyframe file").decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CorruptFileError(f"'{p}' is not After Effects keyframe text ({exc})") from exc
     lines = text.splitlines()
@@ -253,19 +244,23 @@ def load_ae_keyframes(path: str | os.PathLike) -> tuple[Trajectory, dict[str, An
             continue
         try:
             frame_text, x, y = values[0], float(values[1]), float(values[2])
-            frame = int(frame_text)
+            frame = int(frame_text) if len(frame_text) <= 18 else -1
         except (IndexError, ValueError) as exc:
             raise CorruptFileError(
-                f"'{p}' line {lineno}: expected 'frame, x, y' numbers, got {line.strip()!r}"
+                f"'{p}' line {lineno}: expected 'frame, x, y' numbers, got {line.strip()!r:.80}"
             ) from exc
         if frame < 0:
-            raise CorruptFileError(f"'{p}' line {lineno}: negative frame {frame}")
+            raise CorruptFileError(
+                f"'{p}' line {lineno}: expected a frame number >= 0 of at most 18 digits, got "
+                f"{frame_text!r:.40}"
+            )
         current.append((frame, x, y))
     keyed = [(key, rows) for key, rows in blocks if rows]
     if not keyed:
         raise CorruptFileError(f"'{p}' holds no 'Motion Trackers … Feature Center' keyframes")
     first = min(r[0] for _, rows in keyed for r in rows)
     last = max(r[0] for _, rows in keyed for r in rows)
+    check_track_size(last - first + 1, len(keyed), f"'{p}' keyframes")
     tracks = np.full((last - first + 1, len(keyed), 2), np.nan)
     visible = np.zeros((last - first + 1, len(keyed)), bool)
     for col, (_, rows) in enumerate(keyed):
@@ -274,30 +269,50 @@ def load_ae_keyframes(path: str | os.PathLike) -> tuple[Trajectory, dict[str, An
             visible[frame - first, col] = True
     ids = None
     if len({tracker for (tracker, _), _ in keyed}) == 1:
-        numbers = [name.rpartition("#")[2].strip() for (_, name), _ in keyed]
-        if all(n.isdigit() for n in numbers) and len(set(numbers)) == len(numbers):
-            ids = [int(n) - 1 for n in numbers]
+        texts = [name.rpartition("#")[2].strip() for (_, name), _ in keyed]
+        if all(t.isascii() and t.isdigit() and len(t) <= 18 for t in texts):
+            numbers = [int(t) for t in texts]  # AE counts track points from 1
+            if min(numbers) >= 1 and len(set(numbers)) == len(numbers):
+                ids = [n - 1 for n in numbers]
     with reading(str(p), "After Effects keyframe file"):
         traj = Trajectory(tracks, visible, first, ids)
-    return traj, {"fps": _ae_rate(header.get("Units Per Second")),
-                  "size": _ae_size(header.get("Source Width"), header.get("Source Height"))}
+    return traj, {"fps": _ae_rate(header.get("Units Per Second"), p),
+                  "size": _ae_size(header.get("Source Width"), header.get("Source Height"), p)}
 
 
-def _ae_rate(text: str | None) -> Fraction | None:
+def _ae_rate(text: str | None, p: Path) -> Fraction | None:
     if text is None:
         return None
     try:
         value = float(text)
-    except ValueError:
-        return None
+    except ValueError as exc:
+        raise CorruptFileError(
+            f"'{p}': Units Per Second: expected a frame rate, got {text!r:.40}"
+        ) from exc
     for base in _NTSC_BASES:  # AE writes 23.976 for 24000/1001
         if abs(value - base * 1000 / 1001) < 5e-4:
             return Fraction(base * 1000, 1001)
-    return Fraction(value).limit_denominator(1001)
+    rate = Fraction(value).limit_denominator(1001) if math.isfinite(value) else Fraction(0)
+    if not 0 < rate <= _MAX_AE_RATE:
+        raise CorruptFileError(
+            f"'{p}': Units Per Second: expected a frame rate from 1/1001 to {_MAX_AE_RATE}, "
+            f"got {text!r:.40}"
+        )
+    return rate
 
 
-def _ae_size(width: str | None, height: str | None) -> tuple[int, int] | None:
-    try:
-        return (int(float(width)), int(float(height))) if width and height else None
-    except ValueError:
+def _ae_size(width: str | None, height: str | None, p: Path) -> tuple[int, int] | None:
+    if not (width and height):
         return None
+    try:
+        w, h = (float(width), float(height))
+        if not (math.isfinite(w) and math.isfinite(h) and w >= 1 and h >= 1
+                and w.is_integer() and h.is_integer()):
+            raise ValueError("not positive whole numbers")
+    except ValueError as exc:
+        raise CorruptFileError(
+            f"'{p}': Source Width/Height: expected positive whole numbers of pixels, got "
+            f"{width!r:.20} x {height!r:.20}"
+        ) from exc
+    limits.current().check("max_pixels", int(w) * int(h), f"'{p}' Source Width x Height")
+    return int(w), int(h)

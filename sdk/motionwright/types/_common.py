@@ -11,28 +11,29 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import CorruptFileError, InvalidInputError, SchemaVersionError
+from ..errors import CorruptFileError, InvalidInputError, LimitExceededError, SchemaVersionError
 
 
 @contextlib.contextmanager
 def reading(source: str, what: str) -> Iterator[None]:
     """Turn a malformed payload (bad keys, types, shapes) into CorruptFileError naming ``source``.
 
-    Errors that already say the file is corrupt or from the future keep their type and gain the
-    file name.
+    Errors that already say the file is corrupt, from the future or beyond a loader limit keep
+    their type and gain the file name.
     """
     where = f"'{source}'" if source else "the payload"
     try:
         yield
-    except SchemaVersionError as exc:
+    except (SchemaVersionError, LimitExceededError) as exc:
         if not source or source in str(exc):
             raise
-        raise SchemaVersionError(f"{where}: {exc}") from exc
+        raise type(exc)(f"{where}: {exc}") from exc
     except CorruptFileError as exc:
         if not source or source in str(exc):
             raise
         raise CorruptFileError(f"{where} is not a valid {what}: {exc}") from exc
-    except (InvalidInputError, KeyError, TypeError, ValueError, AttributeError) as exc:
+    except (InvalidInputError, KeyError, TypeError, ValueError, AttributeError, IndexError,
+            OverflowError) as exc:
         detail = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc)
         raise CorruptFileError(f"{where} is not a valid {what}: {detail}") from exc
 
@@ -71,8 +72,25 @@ def json_safe(value: Any, name: str) -> Any:
     return out
 
 
+def require_numbers(value: Any, name: str) -> None:
+    """Raise InvalidInputError unless ``value`` is a number or (nested) lists of numbers.
+
+    Checked before ``np.asarray`` sees JSON: given one long string among many short ones,
+    numpy would make a text array as wide as the longest for every element.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, list | tuple):
+            pending.extend(item)
+        elif not isinstance(item, int | float | np.number | np.bool_ | np.ndarray) or (
+                isinstance(item, np.ndarray) and item.dtype.kind not in "biuf"):
+            raise InvalidInputError(f"{name}: expected numbers, got {item!r:.40}")
+
+
 def int_list(values: Any, name: str) -> np.ndarray:
     """A 1-D int64 array from a JSON list (rejecting floats with a fraction and bools)."""
+    require_numbers(values, name)
     arr = np.asarray(values)
     if arr.size == 0:
         return np.zeros(0, np.int64)

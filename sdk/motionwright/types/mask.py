@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _persist
+from .. import _persist, limits
 from .._validate import as_array, freeze, require_finite, require_int
 from ..errors import FrameRangeError, InvalidInputError, ShapeError, UnsupportedFormatError
 from ._common import reading
@@ -239,13 +239,22 @@ class Mask:
             frames = d["frames"]
             if not isinstance(frames, list) or not frames:
                 raise InvalidInputError("frames: expected a non-empty list of RLE frames")
-            decoded = [rle.decode(f) for f in frames]
-            if len({f.shape for f in decoded}) > 1:
-                raise ShapeError(
-                    f"frames: every frame must have the same size, got "
-                    f"{sorted({f.shape for f in decoded})}"
-                )
-            return cls(np.stack(decoded), d.get("start_frame", 0))
+            lim = limits.current()
+            lim.check("max_frames", len(frames), "mask frames")
+            first = rle.decode(frames[0])
+            lim.check("max_array_bytes", len(frames) * first.size,
+                      f"mask of {len(frames)} frames of {first.shape[1]}x{first.shape[0]} in bytes")
+            data = np.empty((len(frames), *first.shape), bool)
+            data[0] = first
+            for t, frame in enumerate(frames[1:], start=1):
+                decoded = rle.decode(frame)
+                if decoded.shape != first.shape:
+                    raise ShapeError(
+                        f"frames: every frame must have the same size, got {first.shape} for "
+                        f"frame row 0 and {decoded.shape} for frame row {t}"
+                    )
+                data[t] = decoded
+            return cls(data, d.get("start_frame", 0))
 
     def save(self, path: str | os.PathLike) -> None:
         """Write the mask: ``.json`` as RLE JSON; a printf pattern (``mask.%04d.png``), a

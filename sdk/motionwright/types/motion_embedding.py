@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import math
 import os
 from typing import Any
 
 import numpy as np
 
-from .. import _persist
+from .. import _persist, _safejson
 from .._validate import as_array, freeze, require_finite, require_int
 from ..errors import CorruptFileError, IncompatibleMotionError, InvalidInputError, ShapeError
 from ._common import json_safe, reading
@@ -193,10 +194,11 @@ class MotionEmbedding:
             if not isinstance(d, dict):
                 raise InvalidInputError(f"expected a JSON object, got {type(d).__name__}")
             d = _persist.upgrade(dict(d), SCHEMA, VERSION)
-            shape = tuple(int(v) for v in d["shape"])
+            shape = tuple(require_int(v, "shape", 1) for v in d["shape"])
             raw = base64.b64decode(d["tokens"], validate=True)
-            if len(raw) != 4 * int(np.prod(shape)):
-                raise ShapeError(f"tokens: {len(raw)} bytes do not fill shape {shape}")
+            if len(shape) != 3 or len(raw) != 4 * math.prod(shape):
+                raise ShapeError(f"tokens: {len(raw)} bytes do not fill shape (F+1, N, d) = "
+                                 f"{shape}")
             tokens = np.frombuffer(raw, "<f4").reshape(shape)
             return cls(tokens, d["kind"], d["base_model"], d.get("source"), d.get("training"))
 
@@ -240,10 +242,7 @@ class MotionEmbedding:
                 f"no 'schema'/'{_META_KEY}' entries); make .motion files with motionwright"
             )
         with reading(str(p), "motion file"):
-            try:
-                fields = json.loads(meta[_META_KEY])
-            except json.JSONDecodeError as exc:
-                raise CorruptFileError(f"'{p}': its '{_META_KEY}' metadata is not JSON") from exc
+            fields = _safejson.parse(meta[_META_KEY], str(p), f"'{_META_KEY}' metadata")
             if not isinstance(fields, dict):
                 raise InvalidInputError(f"'{_META_KEY}' metadata must be a JSON object")
             fields = _persist.upgrade({**fields, "schema": meta["schema"]}, SCHEMA, VERSION,

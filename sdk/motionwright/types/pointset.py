@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import _persist
+from .. import _persist, limits
 from .._validate import as_array, freeze, require_finite, require_int
 from ..errors import InvalidInputError, ShapeError
 from ._common import int_list, reading
@@ -205,6 +205,9 @@ class PointSet:
             if not isinstance(d, dict):
                 raise InvalidInputError(f"expected a JSON object, got {type(d).__name__}")
             d = _persist.upgrade(dict(d), SCHEMA, VERSION, source=source)
+            if isinstance(d["points"], list):
+                limits.current().check("max_points", len(d["points"]),
+                                       f"'{source}' points" if source else "points")
             points = np.asarray(d["points"], np.float64)
             if points.size == 0:
                 points = points.reshape(0, 2)

@@ -7,14 +7,23 @@ from typing import Any
 
 import numpy as np
 
-from .. import _persist
+from .. import _persist, limits
 from .._validate import as_array, freeze, require_int
 from ..errors import FrameRangeError, InvalidInputError, ShapeError
-from ._common import int_list, reading
+from ._common import int_list, reading, require_numbers
 from .pointset import PointSet, check_ids, check_scale, scale_xy
 
 SCHEMA = "Trajectory"
 VERSION = 1
+
+
+def check_track_size(frames: int, points: int, what: str) -> None:
+    """Refuse tracks read from a file beyond the frame, point and array-size limits, before
+    allocating them (``what`` names the source, e.g. ``"'shot.npz'"``)."""
+    lim = limits.current()
+    lim.check("max_frames", frames, f"{what} frames")
+    lim.check("max_points", points, f"{what} points")
+    lim.check("max_array_bytes", frames * points * 2 * 8, f"{what} positions in bytes")
 
 
 class Trajectory:
@@ -242,6 +251,7 @@ class Trajectory:
             if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
                 raise InvalidInputError("tracks: expected a list (frames) of lists (points)")
             n = len(rows[0]) if rows else 0
+            check_track_size(len(rows), n, f"'{source}'" if source else "the payload")
             if any(len(r) != n for r in rows):
                 raise ShapeError(
                     f"tracks: every frame must list the same number of points, got "
@@ -257,6 +267,7 @@ class Trajectory:
             visible = d.get("visible")
             if visible is None:
                 visible = known
+            require_numbers(visible, "visible")
             ids = d.get("ids")
             return cls(tracks, visible, d.get("start_frame", 0),
                        None if ids is None else int_list(ids, "ids"))
