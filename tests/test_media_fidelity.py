@@ -4,6 +4,7 @@ Every source here is a real file made by PyAV (see clip_fixtures.write_video).
 """
 
 import os
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -387,3 +388,21 @@ def test_track_overlay_takes_codec_and_keeps_audio(tmp_path, phone_mp4):
     facts = streams(overlay)
     assert facts["video"][0] == "prores" and facts["audio"][0] == "aac"
     assert facts["rotation"] == 270
+
+
+def test_warns_when_h264_cannot_keep_a_prores_master_chroma(tmp_path, prores_master):
+    clip = mw.Clip.open(prores_master)
+    with pytest.warns(FidelityWarning, match="prores 4:2:2 chroma is written as h264 4:2:0"):
+        out = clip.save(tmp_path / "master.mp4")
+    assert streams(out)["video"][:2] == ("h264", "yuv420p10le")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FidelityWarning)
+        out = clip.save(tmp_path / "master.mov")
+    assert streams(out)["video"][:2] == ("prores", "yuv422p10le")
+
+
+def test_cli_prints_each_warning_once(tmp_path, prores_master, capsys):
+    code = main(["drag", str(prores_master), "--handle", "20,20", "--target", "24,20",
+                 "--mask-box", "10,10,30,20", "-o", str(tmp_path / "o.mp4")])
+    assert code == 0
+    assert capsys.readouterr().err.count("4:2:2 chroma") == 1

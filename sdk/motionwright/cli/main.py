@@ -63,8 +63,17 @@ def _unavailable(subparsers: argparse._SubParsersAction, name: str, exc: ImportE
     parser.set_defaults(func=run)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+def _warning_printer():
+    """A ``warnings.showwarning`` that prints each distinct warning once, as one line: the
+    output checks made before the work warn again when the output is written."""
+    shown: set[str] = set()
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:
+        if str(message) not in shown:
+            shown.add(str(message))
+            print(f"warning: {message}", file=sys.stderr)
+
+    return show
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -75,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     if not args.debug:
-        warnings.showwarning = _show_warning
+        warnings.showwarning = _warning_printer()
     try:
         status = args.func(args)
     except MotionwrightError as exc:

@@ -10,6 +10,8 @@ what is kept from the source media (see :mod:`motionwright.io.origin`) and warns
   it; ProRes for high-bit-depth clips in .mov; else H.264. PNG for patterns and folders.
 - **bit depth**: ``uint16`` clips are written as 10-bit video (16-bit PNG), ``uint8`` clips as
   8-bit video (ProRes is always 10-bit).
+- **chroma**: H.264/HEVC are written 4:2:0; a 4:2:2 or 4:4:4 video source (ProRes masters)
+  loses chroma detail there, which is warned about.
 - **rotation**: a source with a display matrix is written in its stored orientation with the
   same display matrix; PNG frames are written upright.
 - **audio**: kept in video files (see :mod:`motionwright.io.audio`), not in PNG sequences.
@@ -18,6 +20,7 @@ what is kept from the source media (see :mod:`motionwright.io.origin`) and warns
 from __future__ import annotations
 
 import os
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,6 +198,7 @@ def _plan_video(clip: Any, target: Path, codec: str, origin: Origin, high: bool,
     else:
         encoder, pix_fmt, opts, bits = _h26x(codec, high, crf, preset)
     _warn_lost_bits(target, codec, origin, high, bits)
+    _warn_lost_chroma(target, codec, origin, pix_fmt)
     rotation = origin.rotation
     stored = (height, width) if rotation in (90, 270) else (width, height)
     return OutputPlan(target, codec, bits, origin, even=even, encoder=encoder, pix_fmt=pix_fmt,
@@ -245,6 +249,26 @@ def _warn_lost_bits(target: Path, codec: str, origin: Origin, high: bool, bits: 
             f"'{target}': the source has {source_bits} bits per component but {codec} is "
             f"written with {bits}; {keep}", FidelityWarning, stacklevel=5,
         )
+
+
+def _chroma(pix_fmt: str) -> str | None:
+    """The chroma subsampling (``"420"``, ``"422"``, ``"444"``) of a YUV pixel format, or None."""
+    match = re.match(r"yuva?(4[24][024])p", pix_fmt)
+    return match.group(1) if match else None
+
+
+def _warn_lost_chroma(target: Path, codec: str, origin: Origin, pix_fmt: str) -> None:
+    """Warn when a 4:2:2 or 4:4:4 video source is written with coarser chroma."""
+    source = _chroma(str(getattr(origin.source, "pix_fmt", "") or ""))
+    written = _chroma(pix_fmt)
+    if source is None or written is None or int(written) >= int(source):
+        return
+    keep = "save" if target.suffix.lower() == ".mov" else "write a .mov"
+    warnings.warn(
+        f"'{target}': the source's {origin.codec} {source[0]}:{source[1]}:{source[2]} chroma is "
+        f"written as {codec} {written[0]}:{written[1]}:{written[2]}, with less colour detail; "
+        f"{keep} with codec='prores' to keep it", FidelityWarning, stacklevel=5,
+    )
 
 
 def _check_writable(folder: Path, target: Path) -> None:
