@@ -98,3 +98,18 @@ def test_track_file_of_the_wrong_layout_is_refused(tmp_path):
     np.savez(bad, positions=np.zeros((3, 2, 2)))
     with pytest.raises(CorruptFileError, match="not a track file"):
         mw.Trajectory.load(bad)
+
+
+def test_drag_anchors_pin_points_in_place(shot, tmp_path):
+    path, scene = shot
+    (hx, hy), (ax, ay) = scene.tracks[0, 0], scene.tracks[0, 1]
+    common = ["drag", str(path), "--handle", f"{hx},{hy}", "--target", f"{hx + 8},{hy}",
+              "--mask-box", f"{min(hx, ax) - 24},{min(hy, ay) - 24},64,64"]
+    assert main([*common, "-o", str(tmp_path / "free")]) == 0
+    assert main([*common, "--anchor", f"{ax},{ay}", "-o", str(tmp_path / "pinned")]) == 0
+    source, free, pinned = (mw.Clip.open(p)[0].astype(int)
+                            for p in (path, tmp_path / "free", tmp_path / "pinned"))
+    x, y = round(ax), round(ay)
+    near = np.s_[y - 1:y + 2, x - 1:x + 2]
+    assert np.abs(pinned[near] - source[near]).mean() < np.abs(free[near] - source[near]).mean()
+    assert not np.array_equal(pinned, free)

@@ -26,6 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         metavar="X,Y", help="a handle point (repeat, paired with --target)")
     parser.add_argument("--target", type=parse_xy, action="append", required=True,
                         metavar="X,Y", help="where the matching handle goes (repeat)")
+    parser.add_argument("--anchor", type=parse_xy, action="append", metavar="X,Y",
+                        help="a point pinned in place (repeat): the content between anchors "
+                        "and handles bends instead of moving as one piece (CPU preview only)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--mask-box", type=parse_box, metavar="X,Y,W,H",
                        help="limit the edit to this box on the drag frame")
@@ -103,8 +106,9 @@ def run(args: argparse.Namespace) -> int:
         mask = Mask.load(args.mask)
     elif args.mask_point:
         mask = _mask_from_points(args.mask_point, args.mask_patch, clip.size)
+    anchors = PointSet(args.anchor, frame=args.frame) if args.anchor else None
     edit = DragEdit(PointSet(args.handle, frame=args.frame),
-                    PointSet(args.target, frame=args.frame), mask)
+                    PointSet(args.target, frame=args.frame), mask, anchors)
     if args.estimate:
         if args.backend != "diffusion":
             raise InvalidInputError("--estimate: only the diffusion backend uses a GPU; add "
