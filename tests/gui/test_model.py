@@ -213,6 +213,8 @@ def test_render_target_names_and_codecs(tmp_path):
     assert render_target(tmp_path, "shot-preview", (96, 64))[0].name == "shot-preview-002.mp4"
     odd, codec = render_target(tmp_path, "a b/c", (95, 64))
     assert (odd.name, codec) == ("a_b_c-001", "png")
+    master, codec = render_target(tmp_path, "shot-preview", (96, 64), master=True)
+    assert (master.name, codec) == ("shot-preview-001.mov", "prores")
 
 
 def test_failed_job_is_explained():
@@ -303,3 +305,35 @@ def test_render_keeps_the_sources_audio_and_rotation(tmp_path):
     with av.open(str(results[0].path)) as out:
         assert [s.type for s in out.streams][:2] == ["video", "audio"]
     assert mw.Clip.open(results[0].path).size == (48, 64)
+
+
+def test_render_of_a_prores_master_stays_prores(tmp_path):
+    from clip_fixtures import write_video
+    from motionwright_gui.model import EditorModel, Recovery
+
+    source = write_video(tmp_path / "master.mov", 4, size=(64, 48), codec="prores_ks",
+                         pix_fmt="yuv422p10le", options={"profile": "hq"}, deep=True)
+    model = EditorModel(recovery=Recovery(tmp_path / "recovery"))
+    model.open(source)
+    model.add_drag_pair((20, 30), (24, 30))
+    job = model.render("preview")
+    assert model.jobs.wait(30) and job.state == "done", job.error
+    out = mw.Clip.open(model.results[0].path)
+    assert model.results[0].path.suffix == ".mov"
+    assert (out.info["codec"], out.info["pix_fmt"]) == ("prores", "yuv422p10le")
+    assert model.notices.count("warning") == 0
+
+
+def test_what_a_render_cannot_keep_is_listed_in_the_ui(tmp_path):
+    from clip_fixtures import write_video
+    from motionwright_gui.model import EditorModel, Recovery
+
+    # An odd width goes to a PNG sequence, which cannot hold the source's audio.
+    source = write_video(tmp_path / "odd.mkv", 4, size=(63, 48), codec="ffv1",
+                         pix_fmt="yuv444p", audio="aac")
+    model = EditorModel(recovery=Recovery(tmp_path / "recovery"))
+    model.open(source)
+    model.add_drag_pair((20, 30), (24, 30))
+    job = model.render("preview")
+    assert model.jobs.wait(30) and job.state == "done", job.error
+    assert any("audio is not kept" in n.text for n in model.notices.items)

@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 import motionwright as mw
 
 from .jobs import Job
@@ -71,13 +73,17 @@ def render(model: EditorModel, backend: str) -> Job:
     """Render the current clip's edits with ``backend``, streamed into a file in
     :func:`render_folder`; the saved clip is appended to ``model.results`` and announced by
     ``result_ready``."""
+    from motionwright.io.output import plan_output
     from motionwright.rendering import check_render
 
     clip, edits = model.clip, list(model.edits)
     # Fails here, before the job is queued, when a model is missing or incomplete.
     check_render(clip, edits, backend=backend)
     name = Path(model.project.clip(model.clip_id).path).name.split(".")[0] or "clip"
-    path, codec = render_target(render_folder(model), f"{name}-{backend}", clip.size)
+    master = clip.info.get("codec") == "prores" or np.dtype(clip.dtype) == np.uint16
+    path, codec = render_target(render_folder(model), f"{name}-{backend}", clip.size, master)
+    with model.notices.catching_warnings():  # what the file cannot keep, listed in the UI
+        plan_output(clip, path, codec)
     title = f"Render ({backend}) → {path.name}"
 
     def work(progress: Any, cancel: Any) -> Any:

@@ -27,16 +27,20 @@ class RenderResult:
     clip: Any
 
 
-def render_target(folder: Path, stem: str, size: tuple[int, int]) -> tuple[Path, str]:
-    """A new ``(path, codec)`` in ``folder`` for a render of a ``size`` (w, h) clip: an H.264
-    ``stem-NNN.mp4`` when both sides are even, else a PNG-sequence folder ``stem-NNN``."""
+def render_target(folder: Path, stem: str, size: tuple[int, int],
+                  master: bool = False) -> tuple[Path, str]:
+    """A new ``(path, codec)`` in ``folder`` for a render of a ``size`` (w, h) clip: when
+    both sides are even, a ProRes ``stem-NNN.mov`` for a ``master`` source (ProRes or high
+    bit depth, whose 4:2:2 chroma and depth H.264 would not keep) and an H.264
+    ``stem-NNN.mp4`` otherwise; else a PNG-sequence folder ``stem-NNN``."""
     w, h = size
-    even = w % 2 == 0 and h % 2 == 0
+    codec = ("prores" if master else "h264") if w % 2 == 0 and h % 2 == 0 else "png"
+    suffix = {"prores": ".mov", "h264": ".mp4", "png": ""}[codec]
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in stem) or "render"
     for n in range(1, 10000):
-        path = folder / (f"{safe}-{n:03d}.mp4" if even else f"{safe}-{n:03d}")
+        path = folder / f"{safe}-{n:03d}{suffix}"
         if not path.exists():
-            return path, "h264" if even else "png"
+            return path, codec
     raise mw.errors.InvalidInputError(
         f"folder: {folder} already holds 9999 renders named {safe}-NNN; clear some out")
 
