@@ -13,7 +13,7 @@ import sys
 
 from motionwright.errors import MissingExtraError
 
-SUPPORTED_PYSIDE = "PySide6-Essentials>=6.6,!=6.12.0"
+SUPPORTED_PYSIDE = "PySide6-Essentials>=6.6,<6.12"
 # (PySide6 version, first Python version where it is safe) for builds that corrupt None.
 BAD_PYSIDE = {(6, 12, 0): (3, 12)}
 PROBE_CALLS = 64
