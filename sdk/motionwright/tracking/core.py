@@ -437,8 +437,8 @@ class PointTracker:
     def _remember_companions(self, idx: np.ndarray, prev: np.ndarray,
                              anchored: np.ndarray) -> None:
         """Note, for points ``idx`` just put in doubt, the nearest anchored points that moved
-        like them (displacement since the keyframe, allowing for rotation with distance), and
-        their positions and its own on the previous frame."""
+        like them (displacement since the keyframe, allowing for rotation with distance, and
+        their recent velocity), and their positions and its own on the previous frame."""
         if len(idx) == 0:
             return
         key = self.templates.points
@@ -449,7 +449,11 @@ class PointTracker:
             cand = others[others != i]
             dd = np.linalg.norm(travel[cand] - travel[i], axis=1)
             spread = np.linalg.norm(key[cand] - key[i], axis=1)
-            alike = cand[dd <= 3.0 + 0.1 * np.linalg.norm(travel[i]) + 0.05 * spread]
+            # An occluder moving over the point may have travelled alike since the keyframe,
+            # but it does not move like the point now.
+            pace = np.linalg.norm(self._velocity[cand] - self._velocity[i], axis=1)
+            alike = cand[(dd <= 3.0 + 0.1 * np.linalg.norm(travel[i]) + 0.05 * spread)
+                         & (pace <= 1.0 + 0.25 * np.linalg.norm(self._velocity[i]))]
             dist = np.linalg.norm(prev[alike] - prev[i], axis=1)
             alike = alike[np.argsort(dist)[:width]]
             self._comp_idx[i] = -1
