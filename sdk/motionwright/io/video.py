@@ -36,6 +36,7 @@ from ..errors import (
     TruncatedMediaWarning,
     UnsupportedFormatError,
 )
+from ..progress import ProgressCallback, Reporter
 from ..timecode import Timecode
 from .cache import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_FRAMES, FrameCache
 from .source import check_index
@@ -258,7 +259,11 @@ class VideoSource:
 
     def __init__(self, path: str | Path, *, stream_index: int = 0, bit_depth: int | None = None,
                  cache_frames: int = DEFAULT_CACHE_FRAMES,
-                 cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+                 cache_bytes: int = DEFAULT_CACHE_BYTES,
+                 progress: ProgressCallback | None = None, cancel: Any = None) -> None:
+        """Open and index ``path``; ``progress`` receives ``"index"`` events counting bytes
+        of the file demuxed, and ``cancel`` stops the indexing with
+        :class:`~motionwright.errors.Cancelled` (see :mod:`motionwright.progress`)."""
         self.path = Path(path)
         if not self.path.is_file():
             raise MediaNotFoundError(f"video not found: '{self.path}' does not exist")
@@ -270,7 +275,12 @@ class VideoSource:
         self._requested_depth = bit_depth
         self.source_path = str(self.path)
         self._init_runtime()
-        self._probe()
+        reporter = None
+        if progress is not None or cancel is not None:
+            reporter = Reporter("index", self.path.stat().st_size, progress, cancel)
+        self._probe(reporter)
+        if reporter is not None:
+            reporter.step(reporter.total - reporter.done)
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -279,11 +289,13 @@ class VideoSource:
         self._cache = FrameCache(self.cache_frames, self.cache_bytes)
         self._decoder: _Decoder | None = None
 
-    def _probe(self) -> None:
+    def _probe(self, reporter: Reporter | None) -> None:
         container = open_container(self.path)
         try:
             stream = _video_stream(container, self.path, self.stream_index)
-            scan = scan_packets(container, stream)
+            scan = scan_packets(container, stream, reporter)
+            if reporter is not None:
+                reporter.check()
             if scan.packets == 0:
                 raise CorruptFileError(
                     f"'{self.path}' holds no video data (its video stream is empty)"

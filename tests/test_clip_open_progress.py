@@ -1,0 +1,108 @@
+"""Clip.open reports indexing progress and can be cancelled part-way."""
+
+import os
+import threading
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+import pytest
+
+import motionwright as mw
+from clip_fixtures import LONG_GOP, made, media_dir, numbered_frame
+from motionwright.errors import Cancelled, InvalidInputError
+from motionwright.io.video_index import CHECK_EVERY_PACKETS, REPORTS_PER_SCAN, scan_packets
+from motionwright.progress import Reporter
+
+__all__ = ["media_dir"]  # fixture used by name below
+
+
+def _video(media_dir, ext):
+    audio = {"mp4": "aac", "mov": "aac", "mkv": "aac", "ts": "mp2"}[ext]
+    return made(media_dir, f"indexed.{ext}", 120, options=LONG_GOP, audio=audio)
+
+
+def _open_fds() -> set[str]:
+    return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
+
+
+@pytest.mark.parametrize("ext", ["mp4", "mov", "mkv", "ts"])
+def test_progress_counts_bytes_up_to_the_file_size(media_dir, ext):
+    path = _video(media_dir, ext)
+    events = []
+    clip = mw.Clip.open(path, progress=events.append)
+    size = path.stat().st_size
+    assert {e.stage for e in events} == {"index"} and {e.total for e in events} == {size}
+    done = [e.done for e in events]
+    assert done == sorted(done) and done[-1] == size and done[0] < size
+    assert 3 <= len(events) <= REPORTS_PER_SCAN + 2
+    assert events[-1].fraction == 1.0 and events[-1].eta == 0
+    plain = mw.Clip.open(path)
+    assert len(clip) == len(plain) == 120 and clip.fps == plain.fps
+    np.testing.assert_array_equal(clip._source.index.pts, plain._source.index.pts)
+
+
+@pytest.mark.parametrize("kind", ["token", "event", "callable"])
+def test_cancel_part_way_raises_and_leaves_nothing_open(media_dir, tmp_path, kind):
+    path = _video(media_dir, "mp4")
+    token = mw.CancelToken()
+    flag = threading.Event()
+    cancel = {"token": token, "event": flag, "callable": flag.is_set}[kind]
+    events = []
+
+    def progress(event):
+        events.append(event)
+        if len(events) == 3:
+            token.cancel()
+            flag.set()
+
+    fds = _open_fds()
+    listing = sorted(os.listdir(path.parent))
+    with pytest.raises(Cancelled, match="index cancelled"):
+        mw.Clip.open(path, progress=progress, cancel=cancel)
+    assert len(events) == 3 and events[-1].done < events[-1].total
+    assert _open_fds() <= fds and sorted(os.listdir(path.parent)) == listing
+    assert len(mw.Clip.open(path)) == 120
+
+
+def test_cancel_without_progress_stops_before_indexing_ends(media_dir):
+    path = _video(media_dir, "mkv")
+    calls = []
+
+    def cancel():
+        calls.append(1)
+        return len(calls) >= 2
+
+    with pytest.raises(Cancelled):
+        mw.Clip.open(path, cancel=cancel)
+    assert len(calls) == 2
+
+
+def test_packets_without_a_byte_offset_still_check_cancel():
+    packets = [SimpleNamespace(size=10, pos=None, is_discard=False, pts=i, is_keyframe=i == 0)
+               for i in range(CHECK_EVERY_PACKETS * 3)]
+    container = SimpleNamespace(demux=lambda stream: iter(packets))
+    token = mw.CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled, match=f"after 0 of {10 * len(packets)}"):
+        scan_packets(container, None, Reporter("index", 10 * len(packets), None, token))
+    assert len(scan_packets(container, None).pts) == len(packets)
+
+
+def test_image_sequence_reports_one_step_and_honours_cancel(tmp_path):
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"f.{i:04d}.png"), numbered_frame(i)[..., ::-1])
+    events = []
+    clip = mw.Clip.open(tmp_path, progress=events.append)
+    assert len(clip) == 3
+    assert [(e.stage, e.done, e.total) for e in events] == [("index", 1, 1)]
+    with pytest.raises(Cancelled):
+        mw.Clip.open(tmp_path, cancel=lambda: True)
+
+
+def test_bad_progress_and_cancel_are_refused(media_dir):
+    path = _video(media_dir, "mp4")
+    with pytest.raises(InvalidInputError, match="progress: expected a callable"):
+        mw.Clip.open(path, progress=42)
+    with pytest.raises(InvalidInputError, match="cancel: expected a CancelToken"):
+        mw.Clip.open(path, cancel="stop")
