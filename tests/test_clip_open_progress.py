@@ -106,3 +106,16 @@ def test_bad_progress_and_cancel_are_refused(media_dir):
         mw.Clip.open(path, progress=42)
     with pytest.raises(InvalidInputError, match="cancel: expected a CancelToken"):
         mw.Clip.open(path, cancel="stop")
+
+
+def test_cli_info_shows_the_indexing_progress(media_dir, monkeypatch, capsys):
+    from motionwright.cli import _common, cmd_info
+    from motionwright.cli.main import main
+
+    path = _video(media_dir, "mkv")
+    # The bar shows only for an open over a second; this file opens faster.
+    monkeypatch.setattr(cmd_info, "progress_bar", lambda: _common._Bar(delay=0.0))
+    assert main(["info", str(path)]) == 0
+    out = capsys.readouterr()
+    size = path.stat().st_size
+    assert f"index: {size}/{size} in " in out.err and "120" in out.out
