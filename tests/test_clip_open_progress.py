@@ -27,15 +27,22 @@ def _open_fds() -> set[str]:
 
 
 @pytest.mark.parametrize("ext", ["mp4", "mov", "mkv", "ts"])
-def test_progress_counts_bytes_up_to_the_file_size(media_dir, ext):
+def test_progress_counts_bytes_then_frames_checked(media_dir, ext):
     path = _video(media_dir, ext)
     events = []
     clip = mw.Clip.open(path, progress=events.append)
+    stages = [e.stage for e in events]
+    split = stages.index("verify")
+    assert set(stages[:split]) == {"index"} and set(stages[split:]) == {"verify"}
+    index, verify = events[:split], events[split:]
     size = path.stat().st_size
-    assert {e.stage for e in events} == {"index"} and {e.total for e in events} == {size}
-    done = [e.done for e in events]
+    assert {e.total for e in index} == {size}
+    done = [e.done for e in index]
     assert done == sorted(done) and done[-1] == size and done[0] < size
-    assert 3 <= len(events) <= REPORTS_PER_SCAN + 2
+    assert 3 <= len(index) <= REPORTS_PER_SCAN + 1
+    checked = 16 + (120 - 72)  # the head frames, then the last GOP (frames 72 to 119)
+    assert [e.done for e in verify] == list(range(1, checked + 1))
+    assert {e.total for e in verify} == {checked}
     assert events[-1].fraction == 1.0 and events[-1].eta == 0
     plain = mw.Clip.open(path)
     assert len(clip) == len(plain) == 120 and clip.fps == plain.fps
@@ -63,6 +70,23 @@ def test_cancel_part_way_raises_and_leaves_nothing_open(media_dir, tmp_path, kin
     assert len(events) == 3 and events[-1].done < events[-1].total
     assert _open_fds() <= fds and sorted(os.listdir(path.parent)) == listing
     assert len(mw.Clip.open(path)) == 120
+
+
+def test_cancel_while_checking_the_last_gop(media_dir):
+    path = _video(media_dir, "mkv")
+    token = mw.CancelToken()
+    events = []
+
+    def progress(event):
+        events.append(event)
+        if event.stage == "verify" and event.done == 20:
+            token.cancel()
+
+    fds = _open_fds()
+    with pytest.raises(Cancelled, match="verify cancelled after 20 of 64"):
+        mw.Clip.open(path, progress=progress, cancel=token)
+    assert events[-1].stage == "verify" and events[-1].done == 20
+    assert _open_fds() <= fds
 
 
 def test_cancel_without_progress_stops_before_indexing_ends(media_dir):

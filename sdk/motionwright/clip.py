@@ -78,11 +78,13 @@ class Clip:
         ``cache_bytes`` bytes. Videos are decoded by PyAV (any container and codec FFmpeg
         reads); images by OpenCV (PNG, JPEG, TIFF, EXR, BMP, WebP).
 
-        Opening a video demuxes every packet once to index its frames (seconds for a long
-        file): ``progress`` receives ``"index"`` :class:`~motionwright.progress.ProgressEvent` s
-        counting the bytes of the file read (a few hundred at most, the last one at the total),
-        and ``cancel`` (a CancelToken, ``threading.Event`` or callable) stops the indexing
-        with :class:`~motionwright.errors.Cancelled`. An image sequence reports one step.
+        Opening a video demuxes every packet once to index its frames, then decodes the head
+        and the last GOP (seconds for a long file): ``progress`` receives
+        :class:`~motionwright.progress.ProgressEvent` s of stage ``"index"`` counting the bytes
+        of the file read (a few hundred at most, the last one at the total), then ``"verify"``
+        counting the frames decoded; ``cancel`` (a CancelToken, ``threading.Event`` or
+        callable) stops either with :class:`~motionwright.errors.Cancelled`. An image sequence
+        reports one ``"index"`` step.
         """
         from .io import images
 

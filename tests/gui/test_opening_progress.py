@@ -82,6 +82,10 @@ def test_status_before_indexing_and_the_widget_percentage(qtbot, model):
     widget.refresh()
     assert widget.label.text() == "Indexing shot.mp4 — 42 %"
     assert (widget.bar.maximum(), widget.bar.value()) == (100, 42)
+    job.stage, job.fraction = "verify", 0.6
+    widget.refresh()
+    assert widget.label.text() == "Checking the last frames of shot.mp4 — 60 %"
+    assert widget.bar.value() == 60
     model.opening = None
     widget.refresh()
     assert widget.isHidden()

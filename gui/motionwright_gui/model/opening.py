@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 OPEN_KIND = "open"
 _TITLE_PREFIX = "Open "
+# What the status bar says during each progress stage of Clip.open.
+_STAGE_VERBS = {"index": "Indexing", "verify": "Checking the last frames of"}
 
 
 def open_in_background(model: EditorModel, path: str | os.PathLike) -> Job:
@@ -69,16 +71,23 @@ def pending_open(model: EditorModel) -> Job | None:
 
 
 def open_status(job: Job) -> str:
-    """The status line of an open: ``"Indexing shot.mp4 — 42 %"`` while the clip's frames
-    are indexed, ``"Opening shot.mp4…"`` before that."""
+    """The status line of an open: ``"Indexing shot.mp4 — 42 %"`` while the clip's packets
+    are indexed, ``"Checking the last frames of shot.mp4 — 60 %"`` while its last GOP
+    decodes, ``"Opening shot.mp4…"`` before that."""
     name = job.title.removeprefix(_TITLE_PREFIX)
-    if job.stage == "index":
-        return f"Indexing {name} — {open_percent(job)} %"
-    return f"Opening {name}…"
+    verb = _STAGE_VERBS.get(job.stage)
+    if verb is None:
+        return f"Opening {name}…"
+    return f"{verb} {name} — {open_percent(job)} %"
+
+
+def shows_percent(job: Job) -> bool:
+    """Whether the open is in a stage with a known end (else a busy bar fits)."""
+    return job.stage in _STAGE_VERBS
 
 
 def open_percent(job: Job) -> int:
-    """How much of the clip's file the open has indexed, 0–100."""
+    """How far the open's current stage is, 0–100."""
     return min(max(int(job.fraction * 100), 0), 100)
 
 
