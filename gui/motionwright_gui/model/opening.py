@@ -93,7 +93,7 @@ def open_percent(job: Job) -> int:
 
 def cancel_open(model: EditorModel) -> None:
     """Drop the pending open, if any: its clip is never shown, and the indexing stops on its
-    thread at its next progress step (a few hundred per file)."""
+    thread at its next progress step (every packet offset step or decoded frame)."""
     job, model.opening = model.opening, None
     if job is not None and job.active:
         model.jobs.cancel(job)
