@@ -14,7 +14,7 @@ import numpy as np
 from .errors import FrameRangeError, InvalidInputError, MediaNotFoundError, ShapeError
 from .io.cache import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_FRAMES
 from .io.source import FRAME_DTYPES, ArraySource, FrameSource
-from .progress import ProgressCallback
+from .progress import ProgressCallback, Reporter, check_hooks
 from .timecode import Timecode, as_rate
 
 
@@ -66,7 +66,8 @@ class Clip:
     def open(cls, path: str | os.PathLike, *, fps: Any = None, start_timecode: Any = None,
              bit_depth: int | None = None, stream: int = 0,
              cache_frames: int = DEFAULT_CACHE_FRAMES,
-             cache_bytes: int = DEFAULT_CACHE_BYTES) -> Clip:
+             cache_bytes: int = DEFAULT_CACHE_BYTES,
+             progress: ProgressCallback | None = None, cancel: Any = None) -> Clip:
         """Open a video file, an image-sequence folder or a pattern like ``shot.%04d.png``.
 
         ``fps`` sets the rate of an image sequence (default: its sidecar file's, else 24); a
@@ -76,14 +77,26 @@ class Clip:
         several. The random-access cache holds at most ``cache_frames`` frames and
         ``cache_bytes`` bytes. Videos are decoded by PyAV (any container and codec FFmpeg
         reads); images by OpenCV (PNG, JPEG, TIFF, EXR, BMP, WebP).
+
+        Opening a video demuxes every packet once to index its frames, then decodes the head
+        and the last GOP (seconds for a long file): ``progress`` receives
+        :class:`~motionwright.progress.ProgressEvent` s of stage ``"index"`` counting the bytes
+        of the file read (a few hundred at most, the last one at the total), then ``"verify"``
+        counting the frames decoded; ``cancel`` (a CancelToken, ``threading.Event`` or
+        callable) stops either with :class:`~motionwright.errors.Cancelled`. An image sequence
+        reports one ``"index"`` step.
         """
         from .io import images
 
+        check_hooks(progress, cancel)
         text = os.fspath(path)
         p = Path(text)
         if images.is_sequence_path(p):
+            reporter = Reporter("index", 1, progress, cancel)
+            reporter.check()
             source: Any = images.open_image_source(p, fps=fps, start_timecode=start_timecode,
                                                    bit_depth=bit_depth)
+            reporter.step()
             return cls(source)
         if not p.exists():
             raise MediaNotFoundError(f"clip not found: '{p}' does not exist")
@@ -95,7 +108,8 @@ class Clip:
         from .io.video import VideoSource
 
         source = VideoSource(p, stream_index=stream, bit_depth=bit_depth,
-                             cache_frames=cache_frames, cache_bytes=cache_bytes)
+                             cache_frames=cache_frames, cache_bytes=cache_bytes,
+                             progress=progress, cancel=cancel)
         return cls(source, start_timecode=start_timecode)
 
     @classmethod

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import Cancelled
+from .errors import Cancelled, InvalidInputError
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,17 @@ def is_cancelled(cancel: Any) -> bool:
     if callable(cancel):
         return bool(cancel())
     raise TypeError(f"cancel: expected a CancelToken, threading.Event or callable, got {cancel!r}")
+
+
+def check_hooks(progress: Any, cancel: Any) -> None:
+    """Refuse a ``progress`` that is not callable and a ``cancel`` that is not a CancelToken,
+    ``threading.Event`` or callable (None is fine for both), before any work starts."""
+    if progress is not None and not callable(progress):
+        raise InvalidInputError(
+            f"progress: expected a callable taking a ProgressEvent, or None, got {progress!r}")
+    if cancel is not None and not (isinstance(cancel, threading.Event) or callable(cancel)):
+        raise InvalidInputError(
+            f"cancel: expected a CancelToken, threading.Event or callable, or None, got {cancel!r}")
 
 
 class Reporter:

@@ -109,9 +109,9 @@ def gated_load(monkeypatch):
     gate = threading.Event()
     real = files.load
 
-    def slow(path):
+    def slow(path, progress=None, cancel=None):
         gate.wait(30)
-        return real(path)
+        return real(path, progress, cancel)
 
     monkeypatch.setattr(files, "load", slow)
     yield gate

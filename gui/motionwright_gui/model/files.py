@@ -24,15 +24,18 @@ class Loaded:
     clip: Any
 
 
-def load(path: str | os.PathLike) -> Loaded:
+def load(path: str | os.PathLike, progress: Any = None, cancel: Any = None) -> Loaded:
     """Read the ``.mwproj`` project or the clip (video, image folder, printf pattern) at
-    ``path`` and open the clip to show; touches no model, so it may run on any thread."""
+    ``path`` and open the clip to show; touches no model, so it may run on any thread.
+    ``progress`` and ``cancel`` go to :meth:`motionwright.Clip.open` (indexing the clip)."""
     if os.fspath(path).endswith(PROJECT_SUFFIX):
         project = mw.Project.load(path)
         clip_id = project.clips[0].id if project.clips else None
-        clip = mw.Clip.open(project.clip(clip_id).path) if clip_id is not None else None
+        clip = None
+        if clip_id is not None:
+            clip = mw.Clip.open(project.clip(clip_id).path, progress=progress, cancel=cancel)
         return Loaded(project, clip_id, clip)
-    clip = mw.Clip.open(path)
+    clip = mw.Clip.open(path, progress=progress, cancel=cancel)
     project = mw.Project()
     return Loaded(project, project.add_clip(path).id, clip)
 

@@ -6,12 +6,13 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 
 from ..model.editor import EditorModel
 from ..model.jobs import Job
-from ..model.opening import OPEN_KIND, pending_open
+from ..model.opening import OPEN_KIND, open_percent, open_status, pending_open, shows_percent
 
 
 class OpenProgress(QWidget):
-    """Shown while a clip or project opens in the background: its name, a busy bar and
-    Cancel (the clip shown so far stays)."""
+    """Shown while a clip or project opens in the background: its name, how far indexing
+    and checking the last frames are (a busy bar until indexing starts) and Cancel (the clip
+    shown so far stays)."""
 
     def __init__(self, model: EditorModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -37,7 +38,12 @@ class OpenProgress(QWidget):
         """Show or hide after the pending open changed."""
         job = pending_open(self.model)
         if job is not None:
-            self.label.setText(f"{job.title}: indexing frames…")
+            self.label.setText(open_status(job))
+            if shows_percent(job):
+                self.bar.setRange(0, 100)
+                self.bar.setValue(open_percent(job))
+            else:
+                self.bar.setRange(0, 0)
         self.setVisible(job is not None)
 
 

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
             f"--target: expected one --target per --handle ({len(args.handle)}), got "
             f"{len(args.target)}; give them in pairs"
         )
-    clip = Clip.open(args.clip)
+    clip = Clip.open(args.clip, progress=progress_bar())
     if not 0 <= args.frame < len(clip):
         raise FrameRangeError(
             f"--frame: {args.frame} is outside the clip's {len(clip)} frames "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ._common import print_json
+from ._common import print_json, progress_bar
 
 _ORDER = ("path", "frames", "fps", "size", "codec", "pix_fmt", "bit_depth", "timecode",
           "duration", "keyframe_interval")
@@ -40,7 +40,7 @@ def format_info(info: dict) -> str:
 def run(args: argparse.Namespace) -> int:
     from ..clip import Clip
 
-    info = Clip.open(args.clip).info
+    info = Clip.open(args.clip, progress=progress_bar()).info
     if args.json:
         print_json(info)
     else:

@@ -129,7 +129,7 @@ def run_learn(args: argparse.Namespace) -> int:
     from ..learn import learn_motion
 
     output = Path(args.output)
-    clip = Clip.open(args.reference)
+    clip = Clip.open(args.reference, progress=progress_bar())
     models = _models(args)
     if args.estimate:
         return _print_estimates(models, clip, args)
@@ -220,7 +220,7 @@ def run_apply(args: argparse.Namespace) -> int:
             fps = Fraction(str(source_fps)) if source_fps else Fraction(24)
             shot = Clip.from_frames(frame[None], fps=fps)
         else:
-            shot = Clip.open(item)
+            shot = Clip.open(item, progress=bar)
         result = render_motion_transfer(
             shot, edit, models=models, num_frames=args.frames, size=args.size,
             steps=args.steps, seed=args.seed, progress=bar)

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     bar = progress_bar()
     jobs = []
     for ref in refs:
-        clip = Clip.open(ref.path)
+        clip = Clip.open(ref.path, progress=bar)
         start, stop = _frame_range(ref, len(clip), args.range)
         target = targets[ref.id]
         check_output(clip[start:stop], target, args)

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         raise UnsupportedFormatError(
             f"-o: track files end in .npz or .json, got '{args.output}'; change the extension"
         )
-    clip = Clip.open(args.clip)
+    clip = Clip.open(args.clip, progress=progress_bar())
     if not 0 <= args.frame < len(clip):
         raise FrameRangeError(
             f"--frame: {args.frame} is outside the clip's {len(clip)} frames "

@@ -36,6 +36,7 @@ from ..errors import (
     TruncatedMediaWarning,
     UnsupportedFormatError,
 )
+from ..progress import ProgressCallback, Reporter
 from ..timecode import Timecode
 from .cache import DEFAULT_CACHE_BYTES, DEFAULT_CACHE_FRAMES, FrameCache
 from .source import check_index
@@ -258,7 +259,12 @@ class VideoSource:
 
     def __init__(self, path: str | Path, *, stream_index: int = 0, bit_depth: int | None = None,
                  cache_frames: int = DEFAULT_CACHE_FRAMES,
-                 cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+                 cache_bytes: int = DEFAULT_CACHE_BYTES,
+                 progress: ProgressCallback | None = None, cancel: Any = None) -> None:
+        """Open and index ``path``. ``progress`` receives ``"index"`` events counting the bytes
+        of the file demuxed, then ``"verify"`` events counting the frames decoded to check the
+        head and the tail (a whole GOP for long-GOP video); ``cancel`` stops either stage with
+        :class:`~motionwright.errors.Cancelled` (see :mod:`motionwright.progress`)."""
         self.path = Path(path)
         if not self.path.is_file():
             raise MediaNotFoundError(f"video not found: '{self.path}' does not exist")
@@ -270,7 +276,13 @@ class VideoSource:
         self._requested_depth = bit_depth
         self.source_path = str(self.path)
         self._init_runtime()
-        self._probe()
+        self._hooks = (progress, cancel) if progress is not None or cancel is not None else None
+        self._reporter: Reporter | None = None
+        try:
+            self._probe()
+            self._finish_stage()
+        finally:
+            self._hooks = self._reporter = None
 
     # -- opening ------------------------------------------------------------------------------
 
@@ -279,11 +291,35 @@ class VideoSource:
         self._cache = FrameCache(self.cache_frames, self.cache_bytes)
         self._decoder: _Decoder | None = None
 
+    def _start_stage(self, name: str, total: int) -> Reporter | None:
+        """Finish the open's current progress stage and start ``name`` of ``total`` units."""
+        if self._hooks is None:
+            return None
+        self._finish_stage()
+        self._reporter = Reporter(name, total, *self._hooks)
+        return self._reporter
+
+    def _finish_stage(self) -> None:
+        reporter = self._reporter
+        if reporter is not None and reporter.done < reporter.total:
+            reporter.step(reporter.total - reporter.done)
+
+    def _tick(self) -> None:
+        """One frame decoded while opening: reported (never reaching the stage's total before
+        it ends, as retries may decode more frames than planned) and a chance to cancel."""
+        reporter = self._reporter
+        if reporter is not None:
+            if reporter.done < reporter.total - 1:
+                reporter.step()
+            else:
+                reporter.check()
+
     def _probe(self) -> None:
         container = open_container(self.path)
         try:
             stream = _video_stream(container, self.path, self.stream_index)
-            scan = scan_packets(container, stream)
+            scan = scan_packets(container, stream,
+                                self._start_stage("index", self.path.stat().st_size))
             if scan.packets == 0:
                 raise CorruptFileError(
                     f"'{self.path}' holds no video data (its video stream is empty)"
@@ -310,6 +346,9 @@ class VideoSource:
                 self.index = restrict(self.index, self.index.pts[keep])
                 self._lookup = self.index.lookup()
             rates = [r for r in (stream.average_rate, stream.guessed_rate) if r]
+            keys = self.index.key_frames
+            tail = len(self.index) - int(keys[-1]) if len(keys) else len(self.index)
+            self._start_stage("verify", min(_HEAD_FRAMES, len(self.index)) + tail)
             self._verify(ends_early, Fraction(rates[0]) if rates else None)
             self.fps = average_rate(self.index, stream)
         finally:
@@ -353,6 +392,7 @@ class VideoSource:
         head: list[Any] = []
         for frame in frames:
             head.append(frame)
+            self._tick()
             if len(head) >= _HEAD_FRAMES:
                 break
         if not head:
@@ -366,7 +406,10 @@ class VideoSource:
             pts = [p for p in pts if p <= int(self.index.pts[-1])]
             usable = bool(pts) and all(p in self._lookup for p in pts)
         if not usable:
-            count = len(head) + sum(1 for _ in frames)
+            count = len(head)
+            for _ in frames:
+                count += 1
+                self._tick()
             self.index = ordinal_index(count, self.index.time_base)
             self._lookup = {}
             return None
@@ -452,6 +495,7 @@ class VideoSource:
         good: list[int] = []
         assert decoder.run is not None
         for _, frame in decoder.run:
+            self._tick()
             if frame.pts < key_pts:
                 continue
             if frame.is_corrupt:

@@ -16,8 +16,15 @@ from typing import Any
 import av
 import numpy as np
 
+from ..progress import Reporter
+
 # The last frames of a file that was cut off may have lost B-frames between them.
 TAIL_FRAMES = 4
+
+# Progress reports while indexing one file, at most; cancel checks between them for packets
+# without a byte offset.
+REPORTS_PER_SCAN = 200
+CHECK_EVERY_PACKETS = 256
 
 _DURATION_TAG = re.compile(r"^(\d+):(\d{2}):(\d{2}(?:\.\d+)?)$")
 
@@ -34,17 +41,31 @@ class PacketScan:
     read_error: str | None = None
 
 
-def scan_packets(container: Any, stream: Any) -> PacketScan:
+def scan_packets(container: Any, stream: Any, reporter: Reporter | None = None) -> PacketScan:
     """Demux every packet of ``stream`` (no decoding) and collect timestamps and keyframes.
 
     A read error part-way (a truncated file) ends the scan; it is recorded in ``read_error``.
+    ``reporter`` (its total is the file size in bytes) is stepped to each packet's byte offset
+    in the file, at most :data:`REPORTS_PER_SCAN` times, and may raise
+    :class:`~motionwright.errors.Cancelled`; packets without an offset are only counted
+    between cancel checks.
     """
     scan = PacketScan()
+    stride = max(reporter.total // REPORTS_PER_SCAN, 1) if reporter is not None else 0
+    next_report = stride
     try:
         for packet in container.demux(stream):
             if packet.size == 0:
                 continue
             scan.packets += 1
+            if reporter is not None:
+                pos = packet.pos
+                if pos is not None and pos >= next_report:
+                    # A file's byte offsets only grow; the bar never steps back or past the end.
+                    reporter.step(max(min(pos, reporter.total - 1) - reporter.done, 0))
+                    next_report = pos + stride
+                elif scan.packets % CHECK_EVERY_PACKETS == 0:
+                    reporter.check()
             if packet.is_discard:
                 scan.discarded += 1
                 continue
