@@ -62,8 +62,8 @@ def fill_holes(image: np.ndarray, hole: np.ndarray, margin: int = 16,
     region = hole[y0:y1, x0:x1]
     known_here = ~region if known is None else np.asarray(known, bool)[y0:y1, x0:x1] & ~region
     filled = _pull_push(image[y0:y1, x0:x1].astype(np.float32), known_here.astype(np.float32))
-    values = filled[region]
     if np.issubdtype(image.dtype, np.integer):
-        values = np.clip(np.rint(values), 0, np.iinfo(image.dtype).max)
-    out[y0:y1, x0:x1][region] = values.astype(image.dtype)
+        np.clip(np.rint(filled, out=filled), 0, np.iinfo(image.dtype).max, out=filled)
+    # A masked copy, not boolean indexing: several times faster on a whole crop.
+    cv2.copyTo(filled.astype(image.dtype), region.astype(np.uint8), out[y0:y1, x0:x1])
     return out
