@@ -16,15 +16,17 @@ from .boxes import bounding_box
 
 
 def _pull_push(image: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Fill ``image`` ``(h, w, 3)`` float32 where ``known`` ``(h, w)`` float32 is 0.
+    """The fill of ``image`` ``(h, w, 3)`` float32 for the pixels where ``known`` ``(h, w)``
+    float32 (0 or 1) is 0; pixels where it is 1 come out as their surroundings' blend, not
+    their own value, so only the unknown ones are meant to be used.
 
     Each level holds the colours premultiplied by their coverage, with the coverage as a fourth
-    channel, so one resize pulls both; odd sizes are padded with uncovered pixels so every step
-    halves exactly. The push is an "over": a pixel keeps its own premultiplied colour and takes
-    the coarser level's colour for the part it does not cover."""
+    channel, so one resize pulls both. The push is an "over": a pixel keeps its own
+    premultiplied colour and takes the coarser level's colour for the part it does not cover —
+    on the full-size level an unknown pixel covers nothing, so that level is not pushed."""
     level = cv2.merge([image[..., 0] * known, image[..., 1] * known, image[..., 2] * known,
                        known])
-    levels = [level]
+    levels = []
     while min(level.shape[:2]) > 2:
         h, w = level.shape[:2]
         # Bilinear at (about) half size averages 2×2 pixels like an area resize, and unlike
@@ -43,7 +45,7 @@ def _pull_push(image: np.ndarray, known: np.ndarray) -> np.ndarray:
         uncovered = 1.0 - cv2.extractChannel(level, 3)
         colour = cv2.add(cv2.multiply(up, cv2.merge([uncovered] * 3)),
                          cv2.cvtColor(level, cv2.COLOR_BGRA2BGR))
-    return colour
+    return cv2.resize(colour, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
 
 
 def fill_holes(image: np.ndarray, hole: np.ndarray, margin: int = 16,
