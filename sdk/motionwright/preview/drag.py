@@ -207,17 +207,23 @@ class DragPreview:
         size = (x1 - x0, y1 - y0)
         carried = cv2.warpAffine(self._object_u8, matrix, size, flags=cv2.INTER_NEAREST,
                                  borderValue=0).astype(bool) & region
-        if not carried.any():
+        near = bounding_box(carried, pad=8)  # room for the 7×7 blur and the 5×5 opening
+        if near is None:
             return carried, carried
-        expected = cv2.warpAffine(self._key_frame, matrix, size, flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_REPLICATE)
+        nx0, ny0, nx1, ny1 = near
+        matrix[:, 2] -= (nx0, ny0)
+        expected = cv2.warpAffine(self._key_frame, matrix, (nx1 - nx0, ny1 - ny0),
+                                  flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         scale = 257.0 if crop.dtype == np.uint16 else 1.0
-        diff = cv2.cvtColor(cv2.absdiff(crop, expected), cv2.COLOR_RGB2GRAY)
+        diff = cv2.cvtColor(cv2.absdiff(crop[ny0:ny1, nx0:nx1], expected), cv2.COLOR_RGB2GRAY)
         diff = cv2.blur(diff.astype(np.float32), (7, 7))  # neighbourhoods, not single pixels
-        covered = (diff > OCCLUSION_THRESHOLD * scale) & carried
+        near_carried = carried[ny0:ny1, nx0:nx1]
+        covered_near = (diff > OCCLUSION_THRESHOLD * scale) & near_carried
         # Whole covering shapes only: drop thin slivers from edges a pixel off.
-        covered = cv2.morphologyEx(covered.astype(np.uint8), cv2.MORPH_OPEN,
-                                   np.ones((5, 5), np.uint8)).astype(bool) & carried
+        covered_near = cv2.morphologyEx(covered_near.astype(np.uint8), cv2.MORPH_OPEN,
+                                        np.ones((5, 5), np.uint8)).astype(bool) & near_carried
+        covered = np.zeros(carried.shape, bool)
+        covered[ny0:ny1, nx0:nx1] = covered_near
         return carried & ~covered, covered
 
     def apply(self, frame: np.ndarray, index: int) -> np.ndarray:
