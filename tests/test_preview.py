@@ -77,6 +77,20 @@ def test_drag_follows_a_moving_object(moving):
         np.testing.assert_allclose(h_now, moving.tracks[i, 0], atol=0.6)
 
 
+def test_carried_region_is_the_drag_frame_mask_moved_also_at_the_frame_edge(moving):
+    clip = moving.to_clip()
+    handle = moving.tracks[0][:1]
+    mask = mw.Mask.from_box(0, 0, float(handle[0, 0]) + 30, H, (W, H))  # on three edges
+    target = handle + np.array([10.0, 0.0])
+    op = DragPreview(clip, DragEdit(mw.PointSet(handle), mw.PointSet(target), mask))
+    key = mask.at(0).astype(np.uint8)
+    for i in range(len(clip)):
+        whole = cv2.warpAffine(key, op.carry(i), (W, H), flags=cv2.INTER_NEAREST).astype(bool)
+        assert np.array_equal(op.region(i), whole)
+        frame = op.apply(clip[i], i)
+        assert np.array_equal(frame[~whole], clip[i][~whole])
+
+
 def test_drag_without_mask_edits_only_near_the_handles(still_clip):
     edit = DragEdit(mw.PointSet([[80.0, 60.0]]), mw.PointSet([[90.0, 60.0]]))
     out = preview_render(still_clip, [edit])

@@ -28,7 +28,7 @@ from ..propagation import propagate_drag
 from ..propagation.dragavideo import split_foreground
 from .boxes import bounding_box
 from .composite import contour_anchors, deform_region, feather_alpha
-from .layers import IDENTITY, blend, fit_similarity, in_box, move_layer, transform_points, warp_mask
+from .layers import IDENTITY, blend, fit_similarity, in_box, move_layer, transform_points
 from .objects import object_mask
 
 #: Difference in brightness of the colour difference (8-bit scale, averaged over 7×7 pixels)
@@ -57,7 +57,10 @@ class DragPreview:
                                    progress=progress, cancel=cancel)
         key = edit.frame
         self._key_mask = None if edit.mask is None else edit.mask.at(key)
+        self._key_mask_u8 = None if self._key_mask is None else self._key_mask.astype(np.uint8)
+        self._key_box = None if self._key_mask is None else bounding_box(self._key_mask)
         self._key_mask_points = self.prop.mask_tracks[self.prop.key_row]
+        self._carried: tuple[int, np.ndarray] = (key, IDENTITY)
         k2 = k * k
         self._centres = np.arange(len(edit.handles)) * k2 + k2 // 2
         shift = np.linalg.norm(edit.targets.points - edit.handles.points, axis=1)
@@ -66,9 +69,12 @@ class DragPreview:
         self._anchors = None if anchors is None else np.asarray(anchors.points, np.float32)
         self._key_frame = np.ascontiguousarray(clip[key])
         self._object = None
+        self._on_object = None
         if self._anchors is None:
             self._object = object_mask(self._key_frame, self.region(key), edit.handles.points)
             self._object_u8 = self._object.astype(np.uint8)
+            # Carry the object, not the background band around it.
+            self._on_object = split_foreground(self._key_mask_points, self._object)
 
     @staticmethod
     def _mask_spacing(edit: Any) -> int:
@@ -81,15 +87,19 @@ class DragPreview:
 
     def carry(self, index: int) -> np.ndarray:
         """The ``(2, 3)`` similarity carrying the drag frame's region to frame ``index``."""
+        cached, matrix = self._carried  # one read: frames may be rendered on several threads
+        if cached != index:
+            matrix = self._fit_carry(index)
+            self._carried = (index, matrix)
+        return matrix.copy()
+
+    def _fit_carry(self, index: int) -> np.ndarray:
         row = index - self.prop.start_frame
         if index == self.edit.frame:
             return IDENTITY.copy()
         vis = self.prop.mask_visible[row].copy()
-        if self._object is not None:
-            # Follow the object, not the background band around it.
-            on_object = split_foreground(self._key_mask_points, self._object)
-            if (vis & on_object).sum() >= 3:
-                vis &= on_object
+        if self._on_object is not None and (vis & self._on_object).sum() >= 3:
+            vis &= self._on_object
         src = self._key_mask_points[vis]
         if len(src) >= 3:
             matrix, _ = cv2.estimateAffinePartial2D(src, self.prop.mask_tracks[row][vis],
@@ -104,13 +114,69 @@ class DragPreview:
 
     def region(self, index: int) -> np.ndarray:
         """The ``(H, W)`` bool region edited on frame ``index``."""
+        if self._carries_key_mask(index):
+            width, height = self.size
+            out = np.zeros((height, width), bool)
+            placed = self._carried_key_mask(index, pad=0)
+            if placed is not None:
+                (x0, y0, x1, y1), crop = placed
+                out[y0:y1, x0:x1] = crop
+            return out
+        return self._drawn_region(index)
+
+    def _carries_key_mask(self, index: int) -> bool:
+        """Whether frame ``index``'s region is the drag frame's mask carried along (rather than
+        the mask's own frame or capsules around the handles)."""
+        mask = self.edit.mask
+        if mask is None or self._key_box is None:
+            return False
+        return mask.is_static or not mask.start_frame <= index < mask.end_frame
+
+    def _carried_key_mask(self, index: int, pad: int):
+        """``(box, crop)``: the drag frame's mask carried to frame ``index``, inside its bounding
+        box grown by ``pad`` (clipped to the frame); only that box is warped. None when it
+        leaves the frame."""
+        width, height = self.size
+        matrix = self.carry(index)
+        x0, y0, x1, y1 = self._key_box
+        corners = transform_points(matrix, [[x0 - 1, y0 - 1], [x1, y0 - 1], [x0 - 1, y1],
+                                            [x1, y1]])
+        bx0, by0 = (max(0, int(np.floor(v)) - pad - 1) for v in corners.min(axis=0))
+        bx1 = min(width, int(np.ceil(corners[:, 0].max())) + pad + 2)
+        by1 = min(height, int(np.ceil(corners[:, 1].max())) + pad + 2)
+        if bx1 <= bx0 or by1 <= by0:
+            return None
+        matrix[:, 2] -= (bx0, by0)
+        crop = cv2.warpAffine(self._key_mask_u8, matrix, (bx1 - bx0, by1 - by0),
+                              flags=cv2.INTER_NEAREST, borderValue=0).astype(bool)
+        # The warped box has room for the pad on every side not cut by the frame's edge, so
+        # this is the box a whole-frame bounding box would give.
+        tight = bounding_box(crop, pad=pad)
+        if tight is None:
+            return None
+        tx0, ty0, tx1, ty1 = tight
+        return (bx0 + tx0, by0 + ty0, bx0 + tx1, by0 + ty1), crop[ty0:ty1, tx0:tx1]
+
+    def _region_crop(self, index: int, pad: int):
+        """``(box, crop)``: frame ``index``'s region inside its bounding box grown by ``pad``;
+        None when the region is empty."""
+        if self._carries_key_mask(index):
+            return self._carried_key_mask(index, pad)
+        region = self._drawn_region(index)
+        box = bounding_box(region, pad=pad)
+        if box is None:
+            return None
+        x0, y0, x1, y1 = box
+        return box, region[y0:y1, x0:x1]
+
+    def _drawn_region(self, index: int) -> np.ndarray:
         width, height = self.size
         row = index - self.prop.start_frame
         mask = self.edit.mask
         if mask is not None and not mask.is_static and mask.start_frame <= index < mask.end_frame:
             return mask.at(index)
-        if self._key_mask is not None:
-            return warp_mask(self._key_mask, self.carry(index))
+        if self._key_mask is not None:  # an empty drag-frame mask
+            return np.zeros((height, width), bool)
         out = np.zeros((height, width), np.uint8)
         handles = self.prop.handles[row, self._centres]
         targets = self.prop.targets[row, self._centres]
@@ -141,17 +207,23 @@ class DragPreview:
         size = (x1 - x0, y1 - y0)
         carried = cv2.warpAffine(self._object_u8, matrix, size, flags=cv2.INTER_NEAREST,
                                  borderValue=0).astype(bool) & region
-        if not carried.any():
+        near = bounding_box(carried, pad=8)  # room for the 7×7 blur and the 5×5 opening
+        if near is None:
             return carried, carried
-        expected = cv2.warpAffine(self._key_frame, matrix, size, flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_REPLICATE)
+        nx0, ny0, nx1, ny1 = near
+        matrix[:, 2] -= (nx0, ny0)
+        expected = cv2.warpAffine(self._key_frame, matrix, (nx1 - nx0, ny1 - ny0),
+                                  flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         scale = 257.0 if crop.dtype == np.uint16 else 1.0
-        diff = cv2.cvtColor(cv2.absdiff(crop, expected), cv2.COLOR_RGB2GRAY)
+        diff = cv2.cvtColor(cv2.absdiff(crop[ny0:ny1, nx0:nx1], expected), cv2.COLOR_RGB2GRAY)
         diff = cv2.blur(diff.astype(np.float32), (7, 7))  # neighbourhoods, not single pixels
-        covered = (diff > OCCLUSION_THRESHOLD * scale) & carried
+        near_carried = carried[ny0:ny1, nx0:nx1]
+        covered_near = (diff > OCCLUSION_THRESHOLD * scale) & near_carried
         # Whole covering shapes only: drop thin slivers from edges a pixel off.
-        covered = cv2.morphologyEx(covered.astype(np.uint8), cv2.MORPH_OPEN,
-                                   np.ones((5, 5), np.uint8)).astype(bool) & carried
+        covered_near = cv2.morphologyEx(covered_near.astype(np.uint8), cv2.MORPH_OPEN,
+                                        np.ones((5, 5), np.uint8)).astype(bool) & near_carried
+        covered = np.zeros(carried.shape, bool)
+        covered[ny0:ny1, nx0:nx1] = covered_near
         return carried & ~covered, covered
 
     def apply(self, frame: np.ndarray, index: int) -> np.ndarray:
@@ -159,11 +231,10 @@ class DragPreview:
         row = index - self.prop.start_frame
         if not 0 <= row < len(self.prop.handles):
             return frame
-        full_region = self.region(index)
-        box = bounding_box(full_region, pad=16)  # the fill looks this far around the hole
-        if box is None:
-            return frame
         if self._anchors is not None:
+            full_region = self.region(index)
+            if not full_region.any():
+                return frame
             perimeter = max(64.0, float(np.sqrt(full_region.sum())) * 4.0)
             pins = contour_anchors(full_region, spacing=max(12.0, perimeter / 64.0))
             valid = cv2.dilate(full_region.astype(np.uint8),
@@ -172,9 +243,12 @@ class DragPreview:
                                  self.prop.targets[row],
                                  anchors=np.concatenate([self.anchors(index), pins]),
                                  kind=self.kind, feather=8.0, step=4)
+        placed = self._region_crop(index, pad=16)  # the fill looks this far around the hole
+        if placed is None:
+            return frame
+        box, region = placed
         x0, y0, x1, y1 = box
         crop = np.ascontiguousarray(frame[y0:y1, x0:x1])
-        region = full_region[y0:y1, x0:x1]
         obj, covered = self._object_on(index, crop, box, region)
         if not obj.any():
             return frame

@@ -16,29 +16,36 @@ from .boxes import bounding_box
 
 
 def _pull_push(image: np.ndarray, known: np.ndarray) -> np.ndarray:
-    """Fill ``image`` ``(h, w, C)`` float32 where ``known`` ``(h, w)`` float32 is 0."""
-    levels = [(image * known[..., None], known)]
-    while min(levels[-1][1].shape) > 2:
-        img, wt = levels[-1]
-        h, w = wt.shape
-        size = (max(1, (w + 1) // 2), max(1, (h + 1) // 2))
-        img_small = cv2.resize(img, size, interpolation=cv2.INTER_AREA)
-        wt_small = cv2.resize(wt, size, interpolation=cv2.INTER_AREA)
-        levels.append((img_small.reshape(size[1], size[0], -1), wt_small))
-    img, wt = levels[-1]
-    colour = img / np.maximum(wt, 1e-6)[..., None]
+    """The fill of ``image`` ``(h, w, 3)`` float32 for the pixels where ``known`` ``(h, w)``
+    float32 (0 or 1) is 0; pixels where it is 1 come out as their surroundings' blend, not
+    their own value, so only the unknown ones are meant to be used.
+
+    Each level holds the colours premultiplied by their coverage, with the coverage as a fourth
+    channel, so one resize pulls both. The push is an "over": a pixel keeps its own
+    premultiplied colour and takes the coarser level's colour for the part it does not cover —
+    on the full-size level an unknown pixel covers nothing, so that level is not pushed."""
+    level = cv2.merge([image[..., 0] * known, image[..., 1] * known, image[..., 2] * known,
+                       known])
+    levels = []
+    while min(level.shape[:2]) > 2:
+        h, w = level.shape[:2]
+        # Bilinear at (about) half size averages 2×2 pixels like an area resize, and unlike
+        # one it stays fast for odd sizes.
+        level = cv2.resize(level, ((w + 1) // 2, (h + 1) // 2), interpolation=cv2.INTER_LINEAR)
+        levels.append(level)
+    wt = level[..., 3]
     if not np.any(wt > 0):
         return image
+    colour = cv2.cvtColor(level, cv2.COLOR_BGRA2BGR) / np.maximum(wt, 1e-6)[..., None]
     # Fill any empty coarsest cell with the mean of the known ones.
-    mean = (img.reshape(-1, img.shape[2]).sum(axis=0) / max(float(wt.sum()), 1e-6))
-    colour[wt <= 1e-6] = mean
-    for img, wt in reversed(levels[:-1]):
-        h, w = wt.shape
-        up = cv2.resize(colour, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
-        here = img / np.maximum(wt, 1e-6)[..., None]
-        a = np.clip(wt, 0.0, 1.0)[..., None]
-        colour = here * a + up * (1.0 - a)
-    return colour
+    colour[wt <= 1e-6] = level[..., :3].reshape(-1, 3).sum(axis=0) / max(float(wt.sum()), 1e-6)
+    for level in reversed(levels[:-1]):
+        h, w = level.shape[:2]
+        up = cv2.resize(colour, (w, h), interpolation=cv2.INTER_LINEAR)
+        uncovered = 1.0 - cv2.extractChannel(level, 3)
+        colour = cv2.add(cv2.multiply(up, cv2.merge([uncovered] * 3)),
+                         cv2.cvtColor(level, cv2.COLOR_BGRA2BGR))
+    return cv2.resize(colour, image.shape[1::-1], interpolation=cv2.INTER_LINEAR)
 
 
 def fill_holes(image: np.ndarray, hole: np.ndarray, margin: int = 16,
@@ -54,14 +61,11 @@ def fill_holes(image: np.ndarray, hole: np.ndarray, margin: int = 16,
     if box is None:
         return out
     x0, y0, x1, y1 = box
-    crop = image[y0:y1, x0:x1].astype(np.float32)
-    known = ~hole if known is None else np.asarray(known, bool) & ~hole
-    known = known[y0:y1, x0:x1].astype(np.float32)
-    filled = _pull_push(crop, known)
     region = hole[y0:y1, x0:x1]
-    patch = out[y0:y1, x0:x1]
+    known_here = ~region if known is None else np.asarray(known, bool)[y0:y1, x0:x1] & ~region
+    filled = _pull_push(image[y0:y1, x0:x1].astype(np.float32), known_here.astype(np.float32))
     if np.issubdtype(image.dtype, np.integer):
-        top = np.iinfo(image.dtype).max
-        filled = np.clip(np.rint(filled), 0, top)
-    patch[region] = filled[region].astype(image.dtype)
+        np.clip(np.rint(filled, out=filled), 0, np.iinfo(image.dtype).max, out=filled)
+    # A masked copy, not boolean indexing: several times faster on a whole crop.
+    cv2.copyTo(filled.astype(image.dtype), region.astype(np.uint8), out[y0:y1, x0:x1])
     return out

@@ -54,14 +54,6 @@ def in_box(matrix: np.ndarray, box: tuple[int, ...]) -> np.ndarray:
     return local
 
 
-def warp_mask(mask: np.ndarray, matrix: np.ndarray) -> np.ndarray:
-    """``mask`` ``(H, W)`` bool moved by ``matrix`` (nearest pixel; what leaves the frame is
-    dropped)."""
-    h, w = mask.shape
-    return cv2.warpAffine(mask.astype(np.uint8), matrix, (w, h), flags=cv2.INTER_NEAREST,
-                          borderValue=0).astype(bool)
-
-
 def blend(top: np.ndarray, base: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """``alpha·top + (1 − alpha)·base`` for images ``(h, w, 3)`` of one dtype and weights
     ``(h, w)`` float32 in [0, 1], rounded back to that dtype."""
