@@ -138,3 +138,14 @@ def test_progress_in_a_log_is_one_line_per_stage():
     for event in _events(5, 0.5):
         bar(event)
     assert log.text == "decode: 5/5 in 2.5s\n"
+
+
+def test_a_command_listed_by_two_installed_copies_registers_once(monkeypatch):
+    from importlib.metadata import EntryPoint
+
+    import motionwright.cli.main as cli_main
+
+    entry = EntryPoint("gui", "motionwright_gui.cli:register", "motionwright.commands")
+    monkeypatch.setattr(cli_main, "entry_points", lambda group: [entry, entry])
+    parser = cli_main.build_parser()  # argparse refuses a second "gui" subparser
+    assert parser.parse_args(["info", "x"]).command == "info"

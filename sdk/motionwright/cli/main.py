@@ -42,7 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"motionwright.cli.cmd_{name}").register(subparsers)
+    seen: set[str] = set()
     for entry in entry_points(group="motionwright.commands"):
+        # Two installed copies (an editable install next to a wheel) list the same command.
+        if entry.name in seen:
+            continue
+        seen.add(entry.name)
         try:
             register = entry.load()
         except ImportError as exc:  # an optional part whose extra is not installed
