@@ -126,3 +126,12 @@ def test_load_bad_files(tmp_path):
         PointSet.load(path)
     path.write_text(json.dumps({"schema": "PointSet.1", "points": [[1, 2], [3, 4]]}))
     assert PointSet.load(path) == PointSet([[1, 2], [3, 4]])
+
+
+def test_a_coordinate_beyond_float32_is_refused_not_made_infinite():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy overflow warning on the way
+        with pytest.raises(InvalidInputError, match=r"1e\+39 at index \(0, 0\) is beyond"):
+            PointSet([[1e39, 5.0]], frame=0)

@@ -35,6 +35,17 @@ def as_array(value: Any, name: str, dtype: Any, shape: tuple[int | None, ...],
         np.issubdtype(arr.dtype, np.floating) or np.issubdtype(arr.dtype, np.integer)
     ):
         raise ShapeError(f"{name}: expected numbers, got dtype {arr.dtype}")
+    if np.issubdtype(np.dtype(dtype), np.floating) and arr.size:
+        # A finite value beyond the target's range would silently become infinity.
+        limit = np.finfo(dtype).max
+        with np.errstate(invalid="ignore", over="ignore"):
+            beyond = np.isfinite(arr) & (np.abs(arr) > limit)
+        if beyond.any():
+            index = tuple(int(i) for i in np.argwhere(beyond)[0])
+            raise InvalidInputError(
+                f"{name}: {arr[index]} at index {index} is beyond the range of "
+                f"{np.dtype(dtype)} (±{limit:.3g}); remove or fix that value"
+            )
     return arr.astype(dtype, copy=True)
 
 
