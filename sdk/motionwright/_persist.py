@@ -39,8 +39,9 @@ def _current_umask() -> int:
 
 
 # Temporary files are created private (0600); finished files get the usual permissions.
-_FILE_MODE = 0o666 & ~_current_umask()
-FOLDER_MODE = 0o777 & ~_current_umask()
+_UMASK = _current_umask()
+_FILE_MODE = 0o666 & ~_UMASK
+FOLDER_MODE = 0o777 & ~_UMASK
 
 
 TEMP_NAME = re.compile(r"\.mw-(\d+)-([0-9a-f]{8})-([0-9a-z]+)\.(part|new|old)")

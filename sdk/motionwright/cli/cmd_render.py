@@ -52,6 +52,7 @@ def _output_path(out: Path, name: str, source: str, codec: str | None, several: 
     name made from the clip id) checked to lie inside the folder ``out``, of the ``source``
     video's file type when no codec is given."""
     from ..file_names import path_inside
+    from ..io.output import VIDEO_CONTAINERS
 
     if not several:
         if codec == "png" and "%" not in out.name and not out.suffix:
@@ -61,7 +62,7 @@ def _output_path(out: Path, name: str, source: str, codec: str | None, several: 
         return path_inside(out, name, "frame.%04d.png")
     if codec is None:
         suffix = Path(source).suffix.lower()
-        return path_inside(out, name + (suffix if suffix in (".mp4", ".mov", ".mkv") else ".mov"))
+        return path_inside(out, name + (suffix if suffix in VIDEO_CONTAINERS else ".mov"))
     return path_inside(out, f"{name}{_SUFFIX[codec]}")
 
 
