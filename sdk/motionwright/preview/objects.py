@@ -65,6 +65,9 @@ def object_mask(frame: np.ndarray, region: np.ndarray, handles: np.ndarray, *,
     labels = np.where(small_reg > 0, cv2.GC_PR_FGD, cv2.GC_BGD).astype(np.uint8)
     labels[small_seeds.astype(bool)] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # GrabCut seeds its colour models by k-means on OpenCV's per-thread random generator, whose
+    # state carries over from earlier calls: reseed it so the same frame segments the same way.
+    cv2.setRNGSeed(0)
     try:
         cv2.grabCut(crop, labels, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
