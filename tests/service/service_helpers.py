@@ -27,6 +27,7 @@ class CountingRender:
 
     def __init__(self, delay: float = 0.0) -> None:
         self.calls: list[tuple[int, int]] = []
+        self.labels: list[str | None] = []  # the request label of each call
         self.delay = delay
         self.gate = threading.Event()
         self.gate.set()
@@ -37,6 +38,7 @@ class CountingRender:
 
         with self._lock:
             self.calls.append((start, stop))
+            self.labels.append(request.label)
         self.gate.wait(30)
         if self.delay:
             time.sleep(self.delay)
