@@ -9,11 +9,11 @@ from service_helpers import drag_for, request_for
 pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-from motionwright.models import loading  # noqa: E402
-from motionwright.service import Service, framefile  # noqa: E402
-from motionwright.service.chunks import render_chunk  # noqa: E402
-from motionwright.service.executor import LocalExecutor  # noqa: E402
-from tiny_models import tiny_model  # noqa: E402
+from motionwright.models import loading
+from motionwright.service import Service, framefile
+from motionwright.service.chunks import render_chunk
+from motionwright.service.executor import LocalExecutor
+from tiny_models import tiny_model
 
 FAST = {"size": [32, 32], "steps": 10, "levels": [8, 7, 5, 4], "iterations": 2,
         "lora_steps": 0, "correspondence": "flow", "segmenter": "none", "dift_ensemble": 1}
