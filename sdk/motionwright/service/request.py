@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -83,9 +84,44 @@ class JobRequest:
         from ..clip import Clip
 
         if "path" in self.source:
-            clip = Clip.open(self.source["path"])
+            clip = open_media(self.source["path"])
             return clip[self.source["start"]:self.source["stop"]]
         return Clip.from_source(framefile.FrameFolder(self.upload_dir, self.source["fps"]))
+
+
+_MEDIA_KEPT = 4
+_media: dict[tuple, Any] = {}
+_media_lock = threading.Lock()
+_media_key_locks: dict[tuple, threading.Lock] = {}
+
+
+def open_media(path: str):
+    """``Clip.open(path)``, kept for the next requests while the file is unchanged (same real
+    path, size and modification time): opening a long video indexes all its packets, which
+    checking each request and rendering it would otherwise repeat. Clips are thread-safe."""
+    from ..clip import Clip
+
+    try:
+        st = os.stat(path)
+        key: tuple = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    except OSError:  # an image-sequence pattern: no single file to watch
+        return Clip.open(path)
+    with _media_lock:
+        if key in _media:
+            _media[key] = _media.pop(key)  # most recently used last
+            return _media[key]
+        lock = _media_key_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _media_lock:
+            if key in _media:
+                return _media[key]
+        clip = Clip.open(path)
+        with _media_lock:
+            _media[key] = clip
+            while len(_media) > _MEDIA_KEPT:
+                _media.pop(next(iter(_media)))  # closed once no render uses it any more
+            _media_key_locks.pop(key, None)
+        return clip
 
 
 def parse_request(d: Any, *, data_dir: str | os.PathLike | None = None,
@@ -138,9 +174,7 @@ def _checked_against_media(request: JobRequest) -> JobRequest:
 
     source = dict(request.source)
     if "path" in source:
-        from ..clip import Clip
-
-        media = Clip.open(source["path"])
+        media = open_media(source["path"])
         total = len(media)
         start, stop = source["start"], source.get("stop")
         stop = total if stop is None else stop
