@@ -22,6 +22,7 @@ from . import framefile, paths
 from .cache import ResultCache, request_key
 from .chunks import plan_chunks
 from .request import parse_request
+from .scheduler import INTERMEDIATE_PREVIEW
 from .store import FINAL_STATES, STATES, JobStore
 
 PROTOCOL = 1
@@ -264,10 +265,11 @@ class Service:
                                        "fraction": 0.0}
         preview = None
         if row["preview"] is not None:
-            path = (paths.jobs_dir(self.data_dir) / row["id"]
-                    / framefile.frame_name(int(row["preview"])))
+            index = int(row["preview"])
+            name = INTERMEDIATE_PREVIEW if index < 0 else framefile.frame_name(index)
+            path = paths.jobs_dir(self.data_dir) / row["id"] / name
             try:
-                preview = framefile.descriptor(path, int(row["preview"]))
+                preview = framefile.descriptor(path, index)
             except (OSError, ValueError):
                 preview = None
         return {"id": row["id"], "state": row["state"], "label": row["label"],
