@@ -147,7 +147,8 @@ def parse_request(d: Any, *, data_dir: str | os.PathLike | None = None,
     backend = d.get("backend", "preview")
     if backend not in ("preview", "diffusion"):
         raise InvalidInputError(f"backend: expected 'preview' or 'diffusion', got {backend!r:.60}")
-    edits = _parse_edits(d["edits"])
+    edits = _parse_edits(d["edits"], os.path.dirname(source["path"]) if "path" in source
+                         else upload_dir)
     models = _parse_models(d.get("models"))
     settings = _parse_settings(d.get("settings"), backend, edits)
     sample, output_file = _parse_output(d.get("output"), source, root, allowed_output_roots)
@@ -287,7 +288,9 @@ def _parse_source(value: Any, root: Path | None) -> tuple[dict[str, Any], str | 
     raise InvalidInputError("source: expected a 'path' (media file) or an 'upload' (upload id)")
 
 
-def _parse_edits(value: Any) -> list[dict[str, Any]]:
+def _parse_edits(value: Any, base_dir: str | None) -> list[dict[str, Any]]:
+    """The edits' dict forms, rebuilt through the SDK (media paths in them made absolute
+    against the source's folder)."""
     from ..edits import edit_from_dict
 
     if not isinstance(value, list) or not value:
@@ -300,7 +303,7 @@ def _parse_edits(value: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise InvalidInputError(f"edits[{i}]: expected an object, got {type(item).__name__}")
         try:
-            edit = edit_from_dict(item)
+            edit = edit_from_dict(item, base_dir)
         except InvalidInputError as exc:
             raise type(exc)(f"edits[{i}]: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
