@@ -167,6 +167,13 @@ def test_uploaded_frames_are_a_source(service, shot):
     assert job["state"] == "done" and job["frames"] == 3
     expected = mw.render(mw.Clip.from_frames(scene.frames[:3]), [drag_for(scene)]).to_array()
     assert np.array_equal(frames_of(service, job["id"], 3), expected)
+    part = {**request, "source": {**request["source"], "start": 1, "stop": 3}}
+    job = service.wait(service.submit(part)["id"], timeout=60)
+    assert job["state"] == "done" and job["frames"] == 2
+    expected = mw.render(mw.Clip.from_frames(scene.frames[1:3]), [drag_for(scene)]).to_array()
+    assert np.array_equal(frames_of(service, job["id"], 2), expected)
+    with pytest.raises(FrameRangeError, match="upload"):
+        service.submit({**request, "source": {**request["source"], "stop": 4}})
 
 
 def test_a_failing_job_is_reported_and_the_service_goes_on(tmp_path, shot):

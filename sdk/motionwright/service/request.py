@@ -31,6 +31,7 @@ OUTPUT_CODECS = ("h264", "hevc", "prores", "png")
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _PREVIEW_SETTINGS = ("seed",)
 _TRANSFER_SETTINGS = ("seed", "steps", "size", "num_frames", "memory")
+_MEMORY_POLICIES = ("auto", "gpu", "balanced", "lowvram")
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,8 @@ class JobRequest:
         if "path" in self.source:
             clip = open_media(self.source["path"])
             return clip[self.source["start"]:self.source["stop"]]
-        return Clip.from_source(framefile.FrameFolder(self.upload_dir, self.source["fps"]))
+        frames = Clip.from_source(framefile.FrameFolder(self.upload_dir, self.source["fps"]))
+        return frames[self.source.get("start", 0):self.source.get("stop") or len(frames)]
 
 
 _MEDIA_KEPT = 4
@@ -186,8 +188,14 @@ def _checked_against_media(request: JobRequest) -> JobRequest:
         source["stop"] = stop
         clip = media[start:stop]
     else:
-        clip = request.open_clip()
-        source["start"], source["stop"] = 0, len(clip)
+        total = len(framefile.FrameFolder(request.upload_dir, source["fps"]))
+        stop = source.get("stop") or total
+        if not source["start"] < stop <= total:
+            raise FrameRangeError(
+                f"source.start/stop: frames [{source['start']}, {stop}) are not inside the "
+                f"upload's {total} frames; use 0 <= start < stop <= {total}")
+        source["stop"] = stop
+        clip = dataclasses.replace(request, source=source).open_clip()
     if len(clip) < 1:
         raise FrameRangeError("source: the source has no frames")
     sample = request.sample or ("uint8" if clip.dtype == "uint8" else "uint16")
@@ -284,7 +292,11 @@ def _parse_source(value: Any, root: Path | None) -> tuple[dict[str, Any], str | 
         folder = root / "uploads" / upload
         if not folder.is_dir():
             raise MediaNotFoundError(f"source.upload: no upload {upload!r}; create one first")
-        return {"upload": upload, "fps": str(Fraction(fps))}, str(folder)
+        out = {"upload": upload, "fps": str(Fraction(fps)),
+               "start": _int(value.get("start", 0), "source.start")}
+        if value.get("stop") is not None:
+            out["stop"] = _int(value["stop"], "source.stop", out["start"] + 1)
+        return out, str(folder)
     raise InvalidInputError("source: expected a 'path' (media file) or an 'upload' (upload id)")
 
 
@@ -340,6 +352,10 @@ def _parse_settings(value: Any, backend: str, edits: list[dict[str, Any]]) -> di
     if backend == "preview":
         _refuse_unknown(value, _PREVIEW_SETTINGS, "settings")
         return dict(value)
+    if "memory" in value and value["memory"] not in _MEMORY_POLICIES:
+        raise InvalidInputError(
+            f"settings.memory: expected one of {', '.join(_MEMORY_POLICIES)}, got "
+            f"{value['memory']!r:.60}")
     if all(e.get("kind") == "drag" for e in edits):
         drag_settings(value)
     else:
