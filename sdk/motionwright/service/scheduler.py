@@ -176,6 +176,8 @@ class Scheduler:
                                              for i in range(*chunk)):
                     done.add(chunk)
                     tracker.chunk_finished(chunk, rendered=False)
+        if done and job.get("cache_key") and not job.get("cached"):
+            _check_unchanged(request, job["cache_key"])
         remaining = [c for c in chunks if c not in done]
         self.store.update(job_id, error=None)
         if remaining:
@@ -253,6 +255,18 @@ class Scheduler:
     def remove_result(self, job_id: str) -> None:
         """Delete the result folder of ``job_id`` (the cache keeps its own links)."""
         shutil.rmtree(self.jobs_root / job_id, ignore_errors=True)
+
+
+def _check_unchanged(request, key: str) -> None:
+    """Refuse to resume a job whose source, models or Motionwright changed since it started:
+    its finished frames and the new ones would not belong together."""
+    from ..errors import ServiceError
+    from .cache import request_key
+
+    if request_key(request) != key:
+        raise ServiceError(
+            "the job's source media, models or Motionwright version changed since it started, "
+            "so its finished chunks cannot be joined with new ones; submit it again")
 
 
 def token_check(token: CancelToken) -> None:
