@@ -206,7 +206,7 @@ class Scheduler:
             if not pending:
                 break
             finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in finished:
+            for fut in sorted(finished, key=pending.__getitem__):  # in frame order
                 chunk = pending.pop(fut)
                 if failure is not None:
                     continue
