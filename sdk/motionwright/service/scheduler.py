@@ -15,7 +15,6 @@ resume from their last finished chunk on the next start.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -223,8 +222,7 @@ class Scheduler:
                 for k, frame in enumerate(frames):
                     framefile.write_frame(folder / framefile.frame_name(chunk[0] + k), frame,
                                           request.sample)
-                tracker.chunk_finished((chunk[0], chunk[0] + len(frames)), rendered=True,
-                                       record=chunk)
+                tracker.chunk_finished((chunk[0], chunk[0] + len(frames)), rendered=True)
             if token.cancelled and failure is None:
                 queue.clear()
         if failure is not None:
@@ -251,10 +249,6 @@ class Scheduler:
         written = clip.save(target, request.output_file.get("codec"), progress=progress,
                             cancel=token)
         self.store.update(tracker.job_id, output_file=str(written))
-
-    def remove_result(self, job_id: str) -> None:
-        """Delete the result folder of ``job_id`` (the cache keeps its own links)."""
-        shutil.rmtree(self.jobs_root / job_id, ignore_errors=True)
 
 
 def _check_unchanged(request, key: str) -> None:
@@ -296,8 +290,7 @@ class _Progress:
         return {"stage": stage, "done": int(done), "total": int(total),
                 "fraction": float(done) / total if total > 0 else 0.0}
 
-    def chunk_finished(self, chunk: tuple[int, int], *, rendered: bool,
-                       record: tuple[int, int] | None = None) -> None:
+    def chunk_finished(self, chunk: tuple[int, int], *, rendered: bool) -> None:
         """Record ``chunk`` (its frames are on disk) with the job's new progress."""
         with self._lock:
             count = chunk[1] - chunk[0]
@@ -307,8 +300,7 @@ class _Progress:
                 self._rendered += count
                 elapsed = time.monotonic() - self._start
                 eta = elapsed / self._rendered * max(0, self.total - self.frames_done)
-            start, stop = record or chunk
-            self.store.chunk_done(self.job_id, start, stop, eta=eta, preview=chunk[1] - 1,
+            self.store.chunk_done(self.job_id, chunk[0], chunk[1], eta=eta, preview=chunk[1] - 1,
                                   progress=self.view("render", self.frames_done, self.total))
 
     def step_event(self, event: ProgressEvent) -> None:
