@@ -2,7 +2,8 @@
 
 Two lanes take queued jobs from the store, oldest first: one for preview jobs (their chunks run
 in parallel on the executor's CPU workers) and one for diffusion jobs (one at a time on the GPU
-thread), so a long diffusion render never holds up previews. For each job the scheduler skips
+thread), so a long diffusion render never holds up previews. An executor with a ``lanes``
+mapping (a cluster) gets that many jobs at once per lane. For each job the scheduler skips
 the chunks the store lists as finished (and chunks whose frames a killed run wrote completely
 but had not recorded yet), renders the others, writes each chunk's frames as ``.mwf`` files
 and only then records the chunk. After the last chunk it encodes the optional output file with
@@ -67,17 +68,21 @@ class Scheduler:
         self._threads: list[threading.Thread] = []
         self._accepting = True
         self._interrupt = False
-        self._idle = {lane: True for lane in _LANES}
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start one thread per lane."""
+        """Start the lanes' threads: one job at a time per lane, or as many as the executor's
+        ``lanes`` mapping asks (e.g. ``{"cpu": 2, "gpu": 4}`` for a cluster with four GPU
+        workers)."""
+        wanted = getattr(self.executor, "lanes", None) or {}
         for lane, backends in _LANES.items():
-            t = threading.Thread(target=self._loop, args=(lane, backends),
-                                 name=f"mw-scheduler-{lane}", daemon=True)
-            t.start()
-            self._threads.append(t)
+            count = max(1, int(wanted.get(lane, 1)))
+            for k in range(count):
+                t = threading.Thread(target=self._loop, args=(lane, backends),
+                                     name=f"mw-scheduler-{lane}-{k}", daemon=True)
+                t.start()
+                self._threads.append(t)
 
     def notify(self) -> None:
         """Wake the lanes (a job was queued)."""
