@@ -61,6 +61,9 @@ _COLUMNS = ("id", "state", "label", "backend", "request", "cache_key", "created"
             "frames", "chunks_total", "progress", "eta", "error", "cached", "preview",
             "output_file")
 _JSON_COLUMNS = ("request", "progress", "error")
+# Every read of a job also counts its finished chunks ("chunks_done").
+_SELECT = (f"SELECT {', '.join(_COLUMNS)}, "
+           "(SELECT COUNT(*) FROM chunks WHERE chunks.job_id = jobs.id) FROM jobs")
 
 
 def utc_now() -> str:
@@ -158,17 +161,18 @@ class JobStore:
                  int(cached), output_file))
 
     def get(self, job_id: str) -> dict[str, Any]:
-        """The row of ``job_id`` as a dict (JSON columns decoded); JobNotFoundError if none."""
+        """The row of ``job_id`` as a dict (JSON columns decoded, ``chunks_done`` counted);
+        JobNotFoundError if none."""
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id=?", (str(job_id),)).fetchone()
+                f"{_SELECT} WHERE id=?", (str(job_id),)).fetchone()
         if row is None:
             raise JobNotFoundError(f"job: no job with id {str(job_id)!r:.80}")
         return _decode(row)
 
     def list(self, state: str | None = None) -> list[dict[str, Any]]:
         """Every job (oldest first), or those in ``state``."""
-        query = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+        query = _SELECT
         args: tuple = ()
         if state is not None:
             query += " WHERE state=?"
@@ -194,8 +198,8 @@ class JobStore:
         marks = ",".join("?" * len(backends))
         with self._transaction(immediate=True) as conn:
             row = conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE state='queued' AND backend "
-                f"IN ({marks}) ORDER BY seq LIMIT 1", backends).fetchone()
+                f"{_SELECT} WHERE state='queued' AND backend IN ({marks}) ORDER BY seq "
+                "LIMIT 1", backends).fetchone()
             if row is not None:
                 conn.execute("UPDATE jobs SET state='running', updated=? WHERE id=?",
                              (utc_now(), row[0]))
@@ -257,7 +261,7 @@ class JobStore:
 
 
 def _decode(row: tuple) -> dict[str, Any]:
-    job = dict(zip(_COLUMNS, row, strict=True))
+    job = dict(zip((*_COLUMNS, "chunks_done"), row, strict=True))
     for key in _JSON_COLUMNS:
         if job[key] is not None:
             job[key] = json.loads(job[key])
