@@ -7,9 +7,10 @@ backend three ways and prints the wall time of each: ``mw.render`` in-process (o
 render every frame), the same through a :class:`~motionwright.service.Service` (submit to
 done: checking the request, the cache key, rendering in chunks on the CPU workers, writing
 ``.mwf`` frames, recording chunks) and a cached resubmit. Then the cost of asking for frames
-as 1080p-sized float32 (the first ask converts and writes the file; later asks only describe
-it). The HTTP layer's own figures are in ``bench_server.py``. The machine's load average is
-printed with the figures: the service's worker threads need free cores to pay off.
+as float32 (the first ask converts and writes the file; later asks only describe it); use
+``--size 1920x1080`` for the 1080p figure. The HTTP layer's own figures are in
+``bench_server.py``. The machine's load average is printed with the figures: the service's
+worker threads need free cores to pay off.
 """
 
 from __future__ import annotations
