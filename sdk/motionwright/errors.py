@@ -70,6 +70,30 @@ class UnsafePathError(InvalidInputError):
     in (``../``, an absolute path, a NUL byte, a symlink pointing out)."""
 
 
+class ServiceError(MotionwrightError, RuntimeError):
+    """The render service cannot do what was asked (see the message for what to do)."""
+
+
+class JobNotFoundError(ServiceError, LookupError):
+    """No job of that id is known to the render service."""
+
+
+class FrameNotReadyError(ServiceError):
+    """A job's frame was asked for before it was rendered."""
+
+
+class ServerNotRunningError(ServiceError):
+    """No render server answers (no server.json, or a stale one)."""
+
+
+class AuthenticationError(ServiceError):
+    """The render server refused the token."""
+
+
+class ProtocolMismatchError(ServiceError):
+    """The render server speaks another protocol version than this client."""
+
+
 class TruncatedMediaWarning(UserWarning):
     """A media file ends early; only its decodable frames are used."""
 

@@ -1,0 +1,1 @@
+"""The render service: job store, cache, scheduler, HTTP server."""
