@@ -71,23 +71,24 @@ class UnsafePathError(InvalidInputError):
 
 
 class ServiceError(MotionwrightError, RuntimeError):
-    """The render service cannot do what was asked (see the message for what to do)."""
+    """The render service cannot do what was asked: its job database is unreadable, a job is
+    in a state that does not allow the call, the server cannot be reached."""
 
 
 class JobNotFoundError(ServiceError, LookupError):
-    """No job of that id is known to the render service."""
+    """No job with the given id exists in the service's job store."""
 
 
 class FrameNotReadyError(ServiceError):
-    """A job's frame was asked for before it was rendered."""
+    """A job's frame was asked for before the chunk holding it finished rendering."""
 
 
 class ServerNotRunningError(ServiceError):
-    """No render server answers (no server.json, or a stale one)."""
+    """No render server answers at the address its discovery file names (or there is none)."""
 
 
 class AuthenticationError(ServiceError):
-    """The render server refused the token."""
+    """The render server refused the request's token."""
 
 
 class ProtocolMismatchError(ServiceError):
