@@ -122,8 +122,7 @@ def parse_request(d: Any, *, data_dir: str | os.PathLike | None = None,
             f"{type(label).__name__} of length {len(label) if isinstance(label, str) else '-'}")
     request = JobRequest(source=source, edits=tuple(edits), backend=backend, models=models,
                          settings=settings, sample=sample or "", output_file=output_file,
-                         label=label, frames=int(source.get("stop", 0)) - int(
-                             source.get("start", 0)), upload_dir=upload_dir, raw=d)
+                         label=label, frames=_frames(source), upload_dir=upload_dir, raw=d)
     if not check_media:
         if not sample:
             raise InvalidInputError("output.sample: missing in a stored request")
@@ -162,6 +161,12 @@ def _checked_against_media(request: JobRequest) -> JobRequest:
     models = request.models
     check_render(clip, edits, backend=request.backend, models=models)
     return request
+
+
+def _frames(source: dict[str, Any]) -> int:
+    if source.get("stop") is None:
+        return 0  # known once the media is opened
+    return int(source["stop"]) - int(source.get("start", 0))
 
 
 def _check_json_value(value: Any, name: str, depth: int, lim: limits.Limits) -> None:
