@@ -32,7 +32,7 @@ def _free_port() -> int:
 def test_stale_server_json_is_detected(tmp_path):
     url = f"http://127.0.0.1:{_free_port()}"
     write_server_info(ServerInfo(url=url, token="a" * 64, pid=_dead_pid()), tmp_path)
-    with pytest.raises(errors.ServerNotRunningError, match="stale.*no longer runs"):
+    with pytest.raises(errors.ServerNotRunningError, match=r"stale.*no longer runs"):
         Client.find(tmp_path)
     # A live pid (this process) but nothing listening: stale too.
     write_server_info(ServerInfo(url=url, token="a" * 64, pid=os.getpid()), tmp_path)

@@ -116,7 +116,7 @@ def test_malformed_requests_get_4xx_and_the_server_keeps_serving(tmp_path, shot)
                                       ("GET", "/v2/health", 404)):
             got, data = _raw(server, method, route)
             assert got == status and json.loads(data)["message"], (route, data)
-        with pytest.raises(errors.UnsafePathError, match="source.path"):
+        with pytest.raises(errors.UnsafePathError, match=r"source\.path"):
             client.submit({**good, "source": {"path": "../shot.mp4"}})
         with pytest.raises(errors.JobNotFoundError):
             client.status("0123abcd")
@@ -125,7 +125,7 @@ def test_malformed_requests_get_4xx_and_the_server_keeps_serving(tmp_path, shot)
 
 def test_bad_frame_requests_and_delete(tmp_path, shot):
     path, edit = shot
-    with running_server(tmp_path, workers=1) as (server, client):
+    with running_server(tmp_path, workers=1) as (_server, client):
         view = client.submit(request_for(path, edit))
         client.wait(view["id"])
         with pytest.raises(errors.InvalidInputError, match="sample"):
@@ -176,7 +176,7 @@ def test_several_clients_at_once_and_a_disconnected_client_does_not_stop_its_job
 
 
 def test_server_json_is_private_and_removed_on_stop(tmp_path):
-    with running_server(tmp_path) as (server, client):
+    with running_server(tmp_path) as (server, _client):
         path = server_file(tmp_path / "run")
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
         info = read_server_info(tmp_path / "run")
