@@ -214,3 +214,32 @@ def test_errors_keep_their_class_and_status_across_the_wire():
             assert type(back) is type(exc) and str(back) == str(exc)
         else:
             assert isinstance(back, errors.ServiceError)
+
+
+def test_uploaded_frames_render_like_the_same_frames_in_process(tmp_path):
+    import motionwright as mw
+    from motionwright.synthetic import make_moving_objects
+
+    synth = make_moving_objects(4, (48, 32), seed=2)
+    x, y = synth.tracks[0, 0]
+    edit = mw.DragEdit(mw.PointSet(np.array([[x, y]], np.float32)),
+                       mw.PointSet(np.array([[x + 2, y + 1]], np.float32)))
+    expected = mw.render(mw.Clip.from_frames(synth.frames, fps=25), [edit]).to_array()
+    with running_server(tmp_path) as (_server, client):
+        source = client.upload(synth.frames, fps=25)
+        assert source["fps"] == "25" and len(source["upload"]) == 32
+        view = client.submit({"source": source, "edits": [edit.to_dict()],
+                              "backend": "preview"})
+        client.wait(view["id"], timeout=60)
+        np.testing.assert_array_equal(client.result_clip(view["id"]).to_array(), expected)
+        with pytest.raises(errors.ShapeError, match="T×H×W×3"):
+            client.upload(synth.frames[0], fps=25)
+
+
+def test_wait_with_cancel_cancels_the_job_on_the_server(tmp_path, shot):
+    path, edit = shot
+    with running_server(tmp_path, workers=1) as (_server, client):
+        view = client.submit(request_for(path, edit))
+        with pytest.raises(errors.Cancelled, match=view["id"]):
+            client.wait(view["id"], cancel=lambda: True)
+        assert client.status(view["id"])["state"] in ("cancelled", "done")
