@@ -38,6 +38,7 @@ from .discovery import (
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 LOG_NAME = "server.log"
+HANDLER_THREADS = 32
 
 
 def check_host(host: str) -> str:
@@ -99,8 +100,14 @@ def _single_server_lock(runtime_dir: Path) -> Iterator[None]:
 
 async def _listen(app: Any, host: str, port: int) -> tuple[Any, str]:
     """Start serving ``app`` on ``host:port``; returns the runner and the URL (actual port)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from aiohttp import web
 
+    # The service's calls run on these threads; some wait (a cancel waits for the running
+    # chunk), so there are more of them than the default's CPU count + 4.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="motionwright-http"))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
