@@ -45,8 +45,11 @@ def _shot(folder: Path, frames: int, size: tuple[int, int], seed: int = 1):
     path = folder / f"shot_{size[0]}x{size[1]}.mp4"
     mw.Clip.from_frames(synth.frames, fps=24).save(path, codec="h264")
     x, y = synth.tracks[0, 0]
+    w, h = size
+    box = mw.Mask.from_box(max(0, int(x) - w // 8), max(0, int(y) - h // 4), w // 4, h // 2,
+                           size=size)
     edit = mw.DragEdit(mw.PointSet(np.array([[x, y]], np.float32)),
-                       mw.PointSet(np.array([[x + 12, y + 4]], np.float32)))
+                       mw.PointSet(np.array([[x + 12, y + 4]], np.float32)), mask=box)
     return path, edit
 
 

@@ -222,8 +222,9 @@ def test_uploaded_frames_render_like_the_same_frames_in_process(tmp_path):
 
     synth = make_moving_objects(4, (48, 32), seed=2)
     x, y = synth.tracks[0, 0]
+    box = mw.Mask.from_box(max(0, int(x) - 10), max(0, int(y) - 10), 20, 20, size=(48, 32))
     edit = mw.DragEdit(mw.PointSet(np.array([[x, y]], np.float32)),
-                       mw.PointSet(np.array([[x + 2, y + 1]], np.float32)))
+                       mw.PointSet(np.array([[x + 2, y + 1]], np.float32)), mask=box)
     expected = mw.render(mw.Clip.from_frames(synth.frames, fps=25), [edit]).to_array()
     with running_server(tmp_path) as (_server, client):
         source = client.upload(synth.frames, fps=25)
