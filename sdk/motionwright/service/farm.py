@@ -1,0 +1,288 @@
+"""Rendering a job's chunks on a Ray cluster: :class:`RayExecutor`.
+
+It has the executor protocol of :class:`motionwright.service.executor.LocalExecutor`
+(``submit(request, start, stop, progress, cancel) -> Future``, ``close()``), so the
+:class:`~motionwright.service.Service` (``motionwright serve --ray``) and ``motionwright render
+--ray`` keep their cache, resume and output rules and only the place chunks run changes:
+
+- preview chunks are Ray tasks (one CPU each), spread over the cluster;
+- diffusion chunks go to long-lived Ray *actors*, one per GPU of the cluster (``num_gpus=1``),
+  or CPU actors when the cluster has no GPU. An actor keeps the models of the last family it
+  rendered loaded, and chunks of a family are sent to an actor that already holds it, so a
+  project's windows do not reload their model.
+
+Every chunk runs :func:`motionwright.service.chunks.render_chunk`, the function the local
+executor runs, so a farm render equals a local one. Ray is optional (the ``farm`` extra):
+importing this module needs no Ray; creating an executor without it raises
+:class:`~motionwright.errors.MissingExtraError` naming the extra.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import Cancelled, InvalidInputError, MissingExtraError, MotionwrightError
+from ..progress import ProgressEvent, is_cancelled
+
+FARM_EXTRA = "pip install 'motionwright[farm]'"
+LOCAL_ADDRESSES = ("local", "auto")
+_POLL = 0.05  # seconds between checks of finished chunks and cancel requests
+
+
+class FarmConnectionError(MotionwrightError, ConnectionError):
+    """The Ray cluster named by ``--ray`` could not be reached."""
+
+
+def import_ray() -> Any:
+    """The ``ray`` module; :class:`MissingExtraError` naming the ``farm`` extra when absent."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise MissingExtraError(
+            f"--ray: rendering on a Ray cluster needs Ray, which is not installed ({exc}); "
+            f"install the farm extra: {FARM_EXTRA}"
+        ) from exc
+    return ray
+
+
+def check_address(address: Any) -> str:
+    """``address`` checked: ``"local"`` (start a Ray instance in this process), ``"auto"``
+    (join the cluster this machine belongs to, else start a local one) or a cluster address
+    such as ``"ray://head:10001"`` or ``"10.0.0.5:6379"``."""
+    if not isinstance(address, str) or not address.strip() or any(c.isspace() for c in address):
+        raise InvalidInputError(
+            f"--ray: expected 'local', 'auto' or a cluster address such as ray://HOST:10001, "
+            f"got {address!r}"
+        )
+    return address
+
+
+def connect(address: str = "local", *, num_cpus: int | None = None) -> Any:
+    """Join (or start) the Ray cluster at ``address`` (see :func:`check_address`) unless this
+    process already did; returns the ``ray`` module. ``num_cpus`` limits a started local
+    instance. A cluster that cannot be reached raises :class:`FarmConnectionError`."""
+    address = check_address(address)
+    ray = import_ray()
+    if ray.is_initialized():
+        return ray
+    options = {"include_dashboard": False, "configure_logging": False,
+               "log_to_driver": False}
+    try:
+        if address == "local":
+            ray.init(num_cpus=num_cpus, **options)
+        elif address == "auto":
+            try:
+                ray.init(address="auto", **options)
+            except ConnectionError:
+                ray.init(num_cpus=num_cpus, **options)
+        else:
+            ray.init(address=address, **options)
+    except ConnectionError as exc:
+        raise FarmConnectionError(
+            f"--ray: cannot reach the Ray cluster at {address!r} ({exc}); start it with "
+            f"'ray start --head' or give its address, or use 'local'"
+        ) from exc
+    return ray
+
+
+def _render_chunk(request: Any, start: int, stop: int, models: Any = None) -> Any:
+    """Render frames ``[start, stop)`` of ``request`` with the service's own chunk function."""
+    from .chunks import render_chunk
+
+    return render_chunk(request, start, stop, models=models)
+
+
+def _family_key(request: Any) -> str:
+    """Which loaded models a diffusion chunk needs: its families and the model paths asked for
+    (chunks with the same key reuse an actor's loaded models)."""
+    from ..methods.backend import required_families
+
+    families = ",".join(required_families(list(request.edits)))
+    return f"{families}|{sorted((request.models or {}).items())!r}"
+
+
+class ModelWorker:
+    """A Ray actor's state: renders diffusion chunks keeping the models of the last family
+    (and model paths) it rendered loaded, releasing them when a chunk needs another."""
+
+    def __init__(self) -> None:
+        self.key: str | None = None
+        self.models: Any = None
+        self.loads = 0
+
+    def render(self, request: Any, start: int, stop: int, key: str) -> Any:
+        """Frames ``[start, stop)`` of ``request`` as a ``T×H×W×3`` array."""
+        from ..models import Models
+
+        if key != self.key:
+            if self.models is not None:
+                self.models.release()
+            self.models, self.key = Models(request.models or None), key
+            self.loads += 1
+        return _render_chunk(request, start, stop, models=self.models)
+
+    def stats(self) -> dict:
+        """``{"key": loaded models' key or None, "loads": times models were (re)loaded}``."""
+        return {"key": self.key, "loads": self.loads}
+
+
+@dataclass
+class _Actor:
+    handle: Any
+    key: str | None = None
+    busy: int = 0
+
+
+@dataclass
+class _Pending:
+    ref: Any
+    future: Future
+    start: int
+    stop: int
+    progress: Callable | None
+    cancel: Any
+    actor: _Actor | None = None
+    cancelled: bool = field(default=False)
+
+
+class RayExecutor:
+    """Runs chunks on the Ray cluster at ``address`` (see :func:`connect`).
+
+    ``gpu`` forces (True) or forbids (False) GPU actors; by default they are used when the
+    cluster has GPUs, one actor per GPU. ``actors`` sets the number of diffusion actors
+    (default: the cluster's GPU count, or 1 CPU actor without GPUs). ``num_cpus`` limits a
+    local instance this executor starts.
+    """
+
+    def __init__(self, address: str = "local", *, gpu: bool | None = None,
+                 actors: int | None = None, num_cpus: int | None = None) -> None:
+        self._ray = ray = connect(address, num_cpus=num_cpus)
+        gpus = int(ray.cluster_resources().get("GPU", 0))
+        self.gpu = gpus > 0 if gpu is None else bool(gpu)
+        if actors is not None and (not isinstance(actors, int) or actors < 1):
+            raise InvalidInputError(f"actors: expected a whole number >= 1, got {actors!r}")
+        self.actors_wanted = actors or (max(gpus, 1) if self.gpu else 1)
+        self.address = address
+        self._task = ray.remote(num_cpus=1)(_render_chunk)
+        self._actor_class = ray.remote(num_gpus=1 if self.gpu else 0, num_cpus=1)(ModelWorker)
+        self._actors: list[_Actor] = []
+        self._pending: list[_Pending] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        self._wake = threading.Event()
+        self._watcher = threading.Thread(target=self._watch, daemon=True, name="mw-ray-watch")
+        self._watcher.start()
+
+    def submit(self, request: Any, start: int, stop: int, progress: Callable | None = None,
+               cancel: Any = None) -> Future:
+        """Queue frames ``[start, stop)`` of ``request`` (a parsed job request) on the
+        cluster; the future resolves to a ``T×H×W×3`` array or raises the chunk's error
+        (:class:`~motionwright.errors.Cancelled` once ``cancel`` is set)."""
+        future: Future = Future()
+        future.set_running_or_notify_cancel()
+        with self._lock:
+            if self._closed:
+                raise MotionwrightError("the Ray executor is closed; start a new one")
+            actor = None
+            if request.backend == "preview":
+                ref = self._task.remote(request, start, stop)
+            else:
+                key = _family_key(request)
+                actor = self._actor_for(key)
+                actor.key, actor.busy = key, actor.busy + 1
+                ref = actor.handle.render.remote(request, start, stop, key)
+            self._pending.append(_Pending(ref, future, start, stop, progress, cancel, actor))
+        _report(progress, "render on Ray", 0, stop - start)
+        self._wake.set()
+        return future
+
+    def _actor_for(self, key: str) -> _Actor:
+        """An actor for models ``key``: the least busy holding it, else a new one while
+        fewer than wanted exist, else the least busy (it reloads)."""
+        holding = [a for a in self._actors if a.key == key]
+        if holding:
+            return min(holding, key=lambda a: a.busy)
+        if len(self._actors) < self.actors_wanted:
+            actor = _Actor(self._actor_class.remote())
+            self._actors.append(actor)
+            return actor
+        return min(self._actors, key=lambda a: a.busy)
+
+    def actor_stats(self) -> list[dict]:
+        """Each diffusion actor's :meth:`ModelWorker.stats` (for tests and diagnostics)."""
+        return self._ray.get([a.handle.stats.remote() for a in self._actors])
+
+    def _watch(self) -> None:
+        ray = self._ray
+        while True:
+            with self._lock:
+                pending = list(self._pending)
+                closed = self._closed
+            if closed and not pending:
+                return
+            if not pending:
+                self._wake.wait(0.5)
+                self._wake.clear()
+                continue
+            for item in pending:
+                if not item.cancelled and is_cancelled(item.cancel):
+                    item.cancelled = True
+                    ray.cancel(item.ref, force=False)
+            ready, _ = ray.wait([p.ref for p in pending], num_returns=len(pending),
+                                timeout=_POLL)
+            done = {id(r) for r in ready}
+            for item in pending:
+                if id(item.ref) in done or (item.cancelled and item.actor is None):
+                    self._finish(item)
+
+    def _finish(self, item: _Pending) -> None:
+        import numpy as np
+
+        ray = self._ray
+        with self._lock:
+            if item not in self._pending:
+                return
+            self._pending.remove(item)
+            if item.actor is not None:
+                item.actor.busy -= 1
+        if item.cancelled:
+            item.future.set_exception(Cancelled("the render was cancelled"))
+            return
+        try:
+            frames = np.array(ray.get(item.ref))  # a writable copy, out of the object store
+        except Exception as exc:
+            item.future.set_exception(_unwrap(exc))
+            return
+        _report(item.progress, "render on Ray", item.stop - item.start, item.stop - item.start)
+        item.future.set_result(frames)
+
+    def close(self) -> None:
+        """Cancel what has not finished, stop the actors; the cluster itself stays up."""
+        with self._lock:
+            self._closed = True
+            pending, actors = list(self._pending), list(self._actors)
+            self._actors.clear()
+        for item in pending:
+            item.cancelled = True
+            self._ray.cancel(item.ref, force=False)
+        self._wake.set()
+        self._watcher.join(timeout=10)
+        for actor in actors:
+            self._ray.kill(actor.handle)
+
+
+def _report(progress: Callable | None, stage: str, done: int, total: int) -> None:
+    if progress is not None:
+        progress(ProgressEvent(stage, done, total, 0.0, None))
+
+
+def _unwrap(exc: Exception) -> Exception:
+    """The chunk's own error from a Ray task error (so a job fails with the SDK's message)."""
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, Exception):
+        return cause
+    return exc
