@@ -28,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", metavar="PATH",
                         help="diffusion backend: model folder or file (default: the configured "
                         "models)")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="render the shots on a Ray cluster: 'local' (start one here), "
+                        "'auto' (this machine's cluster) or its address, e.g. "
+                        "ray://head:10001 (needs the farm extra)")
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -73,6 +77,11 @@ def run(args: argparse.Namespace) -> int:
     from ..project import Project
     from ..rendering import render
 
+    if getattr(args, "ray", None) is not None:
+        from ..service.farm import check_address, import_ray
+
+        check_address(args.ray)
+        import_ray()  # names the farm extra before any work
     project = Project.load(args.project, check_media=True)
     refs = [ref for ref in project.clips if project.edits.get(ref.id)]
     if args.clip is not None:
@@ -97,6 +106,11 @@ def run(args: argparse.Namespace) -> int:
         target = targets[ref.id]
         check_output(clip[start:stop], target, args)
         jobs.append((ref, clip, start, stop, target))
+    if getattr(args, "ray", None) is not None:
+        from .farm_render import render_on_ray
+
+        return render_on_ray(args, [(ref, project.edits[ref.id], start, stop, target)
+                                    for ref, clip, start, stop, target in jobs])
     for ref, clip, start, stop, target in jobs:
         result = render(clip, project.edits[ref.id], backend=args.backend, models=args.model,
                         progress=bar)

@@ -19,6 +19,7 @@ importing this module needs no Ray; creating an executor without it raises
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -97,12 +98,15 @@ def _render_chunk(request: Any, start: int, stop: int, models: Any = None) -> An
 
 
 def _family_key(request: Any) -> str:
-    """Which loaded models a diffusion chunk needs: its families and the model paths asked for
-    (chunks with the same key reuse an actor's loaded models)."""
+    """Which loaded models a diffusion chunk needs: its model families and the model paths
+    asked for (chunks with the same key reuse an actor's loaded models)."""
     from ..methods.backend import required_families
 
-    families = ",".join(required_families(list(request.edits)))
-    return f"{families}|{sorted((request.models or {}).items())!r}"
+    try:
+        families = ",".join(required_families(list(request.edit_objects())))
+    except MotionwrightError:  # the chunk itself reports what is wrong with the edits
+        families = "?"
+    return f"{families}|{json.dumps(request.models, sort_keys=True)}"
 
 
 class ModelWorker:
@@ -115,15 +119,29 @@ class ModelWorker:
         self.loads = 0
 
     def render(self, request: Any, start: int, stop: int, key: str) -> Any:
-        """Frames ``[start, stop)`` of ``request`` as a ``T×H×W×3`` array."""
+        """Frames ``[start, stop)`` of ``request`` as a ``T×H×W×3`` array. Running out of
+        accelerator memory fails the chunk with the memory policy's advice (as in the local
+        executor) and frees what it can; the actor goes on with the next chunk."""
         from ..models import Models
+        from ..models.errors import OutOfMemoryError
+        from ..models.oom import is_out_of_memory
+        from .executor import _empty_accelerator_cache, _oom_text
 
         if key != self.key:
             if self.models is not None:
                 self.models.release()
-            self.models, self.key = Models(request.models or None), key
+            self.models, self.key = Models(request.models), key
             self.loads += 1
-        return _render_chunk(request, start, stop, models=self.models)
+        try:
+            return _render_chunk(request, start, stop, models=self.models)
+        except OutOfMemoryError:
+            _empty_accelerator_cache()
+            raise
+        except Exception as exc:
+            if not is_out_of_memory(exc):
+                raise
+            _empty_accelerator_cache()
+            raise OutOfMemoryError(_oom_text(self.models, exc)) from exc
 
     def stats(self) -> dict:
         """``{"key": loaded models' key or None, "loads": times models were (re)loaded}``."""
@@ -160,12 +178,17 @@ class RayExecutor:
 
     def __init__(self, address: str = "local", *, gpu: bool | None = None,
                  actors: int | None = None, num_cpus: int | None = None) -> None:
+        started_here = not import_ray().is_initialized()
         self._ray = ray = connect(address, num_cpus=num_cpus)
+        # A Ray instance this executor started (address 'local'/'auto') stops with it.
+        self._owns_ray = started_here and address in LOCAL_ADDRESSES
         gpus = int(ray.cluster_resources().get("GPU", 0))
         self.gpu = gpus > 0 if gpu is None else bool(gpu)
         if actors is not None and (not isinstance(actors, int) or actors < 1):
             raise InvalidInputError(f"actors: expected a whole number >= 1, got {actors!r}")
         self.actors_wanted = actors or (max(gpus, 1) if self.gpu else 1)
+        # How many chunks the scheduler keeps in flight scales with this (the cluster's CPUs).
+        self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
         self.address = address
         self._task = ray.remote(num_cpus=1)(_render_chunk)
         self._actor_class = ray.remote(num_gpus=1 if self.gpu else 0, num_cpus=1)(ModelWorker)
@@ -273,6 +296,8 @@ class RayExecutor:
         self._watcher.join(timeout=10)
         for actor in actors:
             self._ray.kill(actor.handle)
+        if self._owns_ray:
+            self._ray.shutdown()
 
 
 def _report(progress: Callable | None, stage: str, done: int, total: int) -> None:
