@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", metavar="PATH",
                         help="diffusion backend: model folder or file (default: the configured "
                         "models)")
+    parser.add_argument("--server", action="store_true",
+                        help="render through the local render server (started if none runs); "
+                        "the jobs survive this command being stopped")
     parser.add_argument("--ray", metavar="ADDRESS",
                         help="render the shots on a Ray cluster: 'local' (start one here), "
                         "'auto' (this machine's cluster) or its address, e.g. "
@@ -106,11 +109,14 @@ def run(args: argparse.Namespace) -> int:
         target = targets[ref.id]
         check_output(clip[start:stop], target, args)
         jobs.append((ref, clip, start, stop, target))
+    if getattr(args, "server", False):
+        from ._render_server import render_on_server
+
+        return render_on_server(args, project, jobs)
     if getattr(args, "ray", None) is not None:
         from .farm_render import render_on_ray
 
-        return render_on_ray(args, [(ref, project.edits[ref.id], start, stop, target)
-                                    for ref, clip, start, stop, target in jobs])
+        return render_on_ray(args, project, jobs)
     for ref, clip, start, stop, target in jobs:
         result = render(clip, project.edits[ref.id], backend=args.backend, models=args.model,
                         progress=bar)
