@@ -121,11 +121,21 @@ def _empty_accelerator_cache() -> None:
 
 
 def gpu_name() -> str | None:
-    """``"cuda:0"`` when torch is installed and sees a CUDA device, else None."""
-    import importlib.util
+    """``"cuda:0"`` when this process can render on a CUDA device, else None.
 
+    Cheap: torch is asked only when it is imported already; otherwise a CUDA driver (its
+    ``/proc`` entry) and an installed torch are taken as the answer.
+    """
+    import importlib.util
+    import os
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        try:
+            return "cuda:0" if torch.cuda.is_available() else None
+        except Exception:  # a broken CUDA set-up renders on the CPU
+            return None
     if importlib.util.find_spec("torch") is None:
         return None
-    import torch
-
-    return "cuda:0" if torch.cuda.is_available() else None
+    return "cuda:0" if os.path.isdir("/proc/driver/nvidia/gpus") else None

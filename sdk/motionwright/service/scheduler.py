@@ -49,14 +49,17 @@ def error_view(exc: BaseException) -> dict[str, str]:
 class Scheduler:
     """Takes queued jobs from ``store`` and renders them with ``executor`` (see the module
     docstring). ``jobs_root`` holds each job's result folder; ``cache`` receives finished
-    renders; ``data_dir`` resolves uploads when requests are read back."""
+    renders; ``data_dir`` resolves uploads and, with ``allowed_output_roots``, bounds output
+    files when requests are read back (checked again: folders may have changed)."""
 
-    def __init__(self, store, executor, cache, *, jobs_root: Path, data_dir: Path) -> None:
+    def __init__(self, store, executor, cache, *, jobs_root: Path, data_dir: Path,
+                 allowed_output_roots: tuple = ()) -> None:
         self.store = store
         self.executor = executor
         self.cache = cache
         self.jobs_root = Path(jobs_root)
         self.data_dir = Path(data_dir)
+        self.allowed_output_roots = tuple(allowed_output_roots)
         self._wake = threading.Condition()
         self._tokens: dict[str, CancelToken] = {}
         self._threads: list[threading.Thread] = []
@@ -146,7 +149,8 @@ class Scheduler:
     def _run(self, job: dict[str, Any], token: CancelToken) -> None:
         job_id = job["id"]
         try:
-            request = parse_request(job["request"], data_dir=self.data_dir, check_media=False)
+            request = parse_request(job["request"], data_dir=self.data_dir, check_media=False,
+                                    allowed_output_roots=self.allowed_output_roots)
             self._render(job, request, token)
         except Cancelled as exc:
             if self._interrupt:  # the service stops: resume on the next start

@@ -90,7 +90,8 @@ class Service:
                 self._executor = LocalExecutor(self.workers)
             self._scheduler = Scheduler(store, self._executor, self._cache,
                                         jobs_root=paths.jobs_dir(self.data_dir),
-                                        data_dir=self.data_dir)
+                                        data_dir=self.data_dir,
+                                        allowed_output_roots=self.allowed_output_roots)
             self._scheduler.start()
         return self
 
@@ -290,7 +291,8 @@ class Service:
         for path in sorted(paths.jobs_dir(self.data_dir).glob("*/job.json")):
             try:
                 info = json.loads(path.read_text(encoding="utf-8"))
-                req = parse_request(info["request"], data_dir=self.data_dir, check_media=False)
+                req = parse_request(info["request"], data_dir=self.data_dir, check_media=False,
+                                    allowed_output_roots=self.allowed_output_roots)
                 frames = int(info["frames"])
                 store.create(info["id"], request=info["request"], backend=req.backend,
                              label=req.label, frames=frames,
