@@ -152,7 +152,9 @@ def test_diffusion_shots_on_a_ray_actor_equal_the_local_render_and_load_once(
         for job_id in ids:
             assert service.wait(job_id, timeout=600)["state"] == "done"
             local.append(_frames(service, job_id))
-    executor = RayExecutor("local")
+    import torch
+
+    executor = RayExecutor("local", threads=torch.get_num_threads())
     assert executor.gpu is False and executor.actors_wanted == 1  # no GPU here: a CPU actor
     with Service(tmp_path / "farm", executor=executor) as service:
         ids = [service.submit(r)["id"] for r in requests]

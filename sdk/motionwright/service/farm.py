@@ -113,7 +113,11 @@ class ModelWorker:
     """A Ray actor's state: renders diffusion chunks keeping the models of the last family
     (and model paths) it rendered loaded, releasing them when a chunk needs another."""
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
+        if threads is not None:  # CPU float sums depend on the thread count (see RayExecutor)
+            import torch
+
+            torch.set_num_threads(threads)
         self.key: str | None = None
         self.models: Any = None
         self.loads = 0
@@ -172,12 +176,16 @@ class RayExecutor:
 
     ``gpu`` forces (True) or forbids (False) GPU actors; by default they are used when the
     cluster has GPUs, one actor per GPU. ``actors`` sets the number of diffusion actors
-    (default: the cluster's GPU count, or 1 CPU actor without GPUs). ``num_cpus`` limits a
-    local instance this executor starts.
+    (default: the cluster's GPU count, or 1 CPU actor without GPUs). ``threads`` sets the
+    torch CPU threads of each actor (default: Ray's, one per CPU it holds): a model run on the
+    CPU adds its floats in an order that depends on the thread count, so a CPU render equals a
+    local one bit for bit only with the local thread count. ``num_cpus`` limits a local
+    instance this executor starts.
     """
 
     def __init__(self, address: str = "local", *, gpu: bool | None = None,
-                 actors: int | None = None, num_cpus: int | None = None) -> None:
+                 actors: int | None = None, threads: int | None = None,
+                 num_cpus: int | None = None) -> None:
         started_here = not import_ray().is_initialized()
         self._ray = ray = connect(address, num_cpus=num_cpus)
         # A Ray instance this executor started (address 'local'/'auto') stops with it.
@@ -186,6 +194,9 @@ class RayExecutor:
         self.gpu = gpus > 0 if gpu is None else bool(gpu)
         if actors is not None and (not isinstance(actors, int) or actors < 1):
             raise InvalidInputError(f"actors: expected a whole number >= 1, got {actors!r}")
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise InvalidInputError(f"threads: expected a whole number >= 1, got {threads!r}")
+        self.threads = threads
         self.actors_wanted = actors or (max(gpus, 1) if self.gpu else 1)
         # How many chunks the scheduler keeps in flight scales with this (the cluster's CPUs).
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
@@ -230,7 +241,7 @@ class RayExecutor:
         if holding:
             return min(holding, key=lambda a: a.busy)
         if len(self._actors) < self.actors_wanted:
-            actor = _Actor(self._actor_class.remote())
+            actor = _Actor(self._actor_class.remote(self.threads))
             self._actors.append(actor)
             return actor
         return min(self._actors, key=lambda a: a.busy)
