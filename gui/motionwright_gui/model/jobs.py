@@ -18,6 +18,7 @@ from .explain import Explanation, explain
 from .frames import Dispatcher, call_now
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+DETACHED = "detached"  # a server job the editor stopped following; it runs on there
 _ids = itertools.count(1)
 
 
@@ -160,7 +161,7 @@ class JobQueue:
             job.state = CANCELLED
         except Exception as exc:
             if job.detached.is_set():  # the editor closed; the server job runs on
-                job.finished = time.monotonic()
+                job.state, job.finished = DETACHED, time.monotonic()
                 return
             job.state, job.error = FAILED, explain(exc, family=job.family)
         else:

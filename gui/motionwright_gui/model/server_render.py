@@ -2,10 +2,12 @@
 
 The editor's render queue hands a render to the server (``motionwright serve``) found through
 :meth:`motionwright.bridge.Client.find`, and renders in-process only when none answers. A
-server job keeps running when the editor closes; its label names the project, so the editor
-lists it again (with its progress, or its finished file) when that project is shown next time.
-A queue row follows its server job by polling it on the job's worker thread; cancelling the
-row cancels the job on the server.
+server job keeps running when the editor closes; its label names the project and the file it
+renders to, so the editor lists it again (with its progress, or its finished file) when that
+project is shown next time. A queue row follows its server job by polling it on the job's
+worker thread; cancelling the row cancels the job on the server. A finished job's frames are
+written to the render file by the editor with the same writer as an in-process render (the
+server may not write into the editor's render folder), so both give the same file.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import motionwright as mw
 
 from .jobs import Job
-from .render_out import PREVIEW_INTERVAL, RenderResult
+from .render_out import PREVIEW_INTERVAL, RenderResult, save_streaming
 
 if TYPE_CHECKING:
     from .editor import EditorModel
@@ -72,26 +74,39 @@ def make_label(model: EditorModel, title: str) -> str:
 
 def submit(model: EditorModel, client: Any, *, clip: Any, edits: list, backend: str,
            path: Path, codec: str, title: str, family: str) -> Job:
-    """Queue a server render of ``edits`` on ``model``'s clip into ``path`` (``codec``) as a
-    row of ``model.jobs``; the request is sent from the row's worker thread."""
+    """Queue a server render of ``edits`` on ``model``'s clip, written to ``path`` with
+    ``codec`` when it is done, as a row of ``model.jobs``; the request is sent from the row's
+    worker thread."""
     from motionwright.bridge import request_for
 
     source = model.project.clip(model.clip_id).path
     request = request_for(os.path.abspath(source), edits, start=0, stop=len(clip),
-                          backend=backend, label=make_label(model, title),
-                          output={"file": {"path": str(Path(path).resolve()),
-                                           "codec": codec}})
+                          backend=backend, label=make_label(model, title))
     job = Job(title, "render", lambda p, c: None, family=family)
     job.remote = True
 
     def work(progress: Any, cancel: Any) -> Any:
         view = client.submit(request)
         job.server_id = view["id"]
-        return follow(client, job, view, progress, cancel)
+        view = follow(client, job, view, progress, cancel)
+        return write_result(client, view, clip, Path(path), codec, title, progress, cancel)
 
     job.work = work
     job.on_done = _announce(model)
     return model.jobs.submit(job, serial=False)
+
+
+def write_result(client: Any, view: dict, like: Any, path: Path, codec: str | None,
+                 title: str, progress: Any, cancel: Any) -> RenderResult:
+    """Write finished server job ``view``'s frames to ``path`` (unless a file is there
+    already, e.g. written before the editor last closed) and open it. ``like``: the source
+    clip the frames replace (its audio, timecode and rotation are kept), or None."""
+    if not path.exists():
+        if like is not None and len(like) != int(view["frames"]):
+            like = None
+        result = client.result_clip(view["id"], like=like)
+        save_streaming(result, path, codec, progress, cancel)
+    return RenderResult(title, view.get("backend", ""), path, mw.Clip.open(path))
 
 
 def _announce(model: EditorModel, emit: bool = True) -> Any:
@@ -103,9 +118,9 @@ def _announce(model: EditorModel, emit: bool = True) -> Any:
     return done
 
 
-def follow(client: Any, job: Job, view: dict, progress: Any, cancel: Any) -> RenderResult:
+def follow(client: Any, job: Job, view: dict, progress: Any, cancel: Any) -> dict:
     """Poll server job ``view`` until it ends, reporting its progress, ETA and latest preview
-    frame; returns the finished render, raises :class:`RemoteRenderError` for a failed job and
+    frame; returns the finished job's view, raises :class:`RemoteRenderError` for a failed job and
     :class:`~motionwright.errors.Cancelled` for a cancelled one (cancelling ``cancel``
     cancels the server job)."""
     job_id, started = view["id"], time.monotonic()
@@ -118,7 +133,7 @@ def follow(client: Any, job: Job, view: dict, progress: Any, cancel: Any) -> Ren
             raise mw.errors.Cancelled(f"render {job.title!r} cancelled")
         state = view["state"]
         if state == "done":
-            return _result(job, view)
+            return view
         if state == "failed":
             error = view.get("error") or {}
             raise RemoteRenderError(error.get("message") or "the render failed on the server")
@@ -153,14 +168,6 @@ def follow(client: Any, job: Job, view: dict, progress: Any, cancel: Any) -> Ren
                 ) from exc
 
 
-def _result(job: Job, view: dict) -> RenderResult:
-    path = view.get("output_file")
-    if not path or not os.path.exists(path):
-        raise RemoteRenderError(
-            f"server job {view['id']} finished but its file {path!r} is not there; render again")
-    return RenderResult(job.title, view.get("backend", ""), Path(path), mw.Clip.open(path))
-
-
 def resume_server_jobs(model: EditorModel, client: Any = None) -> list[Job]:
     """List again the server jobs of the project ``model`` shows (running ones with their
     progress, the :data:`RECENT_DONE` latest finished ones with their file) that the queue
@@ -181,12 +188,36 @@ def resume_server_jobs(model: EditorModel, client: Any = None) -> list[Job]:
     rows = []
     for view in done + active:
         title = view["label"][len(prefix):] or view["id"]
+        path = _render_path(model, title)
+        if path is None:
+            continue
         job = Job(title, "render", lambda p, c: None)
         job.remote, job.server_id = True, view["id"]
-        job.work = (lambda j, v: lambda p, c: follow(client, j, v, p, c))(job, view)
+        job.work = _following(client, job, view, model.clip, path)
         job.on_done = _announce(model, emit=view["state"] != "done")
         rows.append(model.jobs.submit(job, serial=False))
     return rows
+
+
+def _following(client: Any, job: Job, view: dict, like: Any, path: Path) -> Any:
+    codec = {".mp4": "h264", ".mov": "prores", "": "png"}.get(path.suffix)
+
+    def work(progress: Any, cancel: Any) -> Any:
+        final = follow(client, job, view, progress, cancel)
+        return write_result(client, final, like, path, codec, job.title, progress, cancel)
+
+    return work
+
+
+def _render_path(model: EditorModel, title: str) -> Path | None:
+    """The render file named at the end of a queue ``title`` (``… → name-001.mp4``), in the
+    project's render folder; None for a title naming no file."""
+    from .background import render_folder
+
+    name = title.rpartition("→ ")[2].strip()
+    if not name or name != os.path.basename(name) or name in (".", ".."):
+        return None
+    return render_folder(model) / name
 
 
 __all__ = ["Detached", "RemoteRenderError", "find_client", "follow",
