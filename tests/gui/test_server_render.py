@@ -85,7 +85,7 @@ def test_server_render_survives_closing_and_is_listed_on_reopen(server, clip_pat
     assert len(rows) == 1 and rows[0].title == job.title and rows[0].remote
     assert reopened.jobs.wait(60) and rows[0].state == DONE, rows[0].error
     assert rows[0].result.path.exists() and len(rows[0].result.clip) == 12
-    # Another project's editor does not list it; the same project twice lists it once.
+    # Listing the same project again adds no second row.
     assert server_render.resume_server_jobs(reopened) == []
 
 
