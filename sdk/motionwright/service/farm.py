@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import Cancelled, InvalidInputError, MissingExtraError, MotionwrightError
-from ..progress import ProgressEvent, is_cancelled
+from ..progress import is_cancelled
 
 FARM_EXTRA = "pip install 'motionwright[farm]'"
 LOCAL_ADDRESSES = ("local", "auto")
@@ -215,7 +215,8 @@ class RayExecutor:
                cancel: Any = None) -> Future:
         """Queue frames ``[start, stop)`` of ``request`` (a parsed job request) on the
         cluster; the future resolves to a ``T×H×W×3`` array or raises the chunk's error
-        (:class:`~motionwright.errors.Cancelled` once ``cancel`` is set)."""
+        (:class:`~motionwright.errors.Cancelled` once ``cancel`` is set). Progress is the
+        service's per finished chunk: ``progress`` gets no step events from the cluster."""
         future: Future = Future()
         future.set_running_or_notify_cancel()
         with self._lock:
@@ -230,7 +231,6 @@ class RayExecutor:
                 actor.key, actor.busy = key, actor.busy + 1
                 ref = actor.handle.render.remote(request, start, stop, key)
             self._pending.append(_Pending(ref, future, start, stop, progress, cancel, actor))
-        _report(progress, "render on Ray", 0, stop - start)
         self._wake.set()
         return future
 
@@ -291,7 +291,6 @@ class RayExecutor:
         except Exception as exc:
             item.future.set_exception(_unwrap(exc))
             return
-        _report(item.progress, "render on Ray", item.stop - item.start, item.stop - item.start)
         item.future.set_result(frames)
 
     def close(self) -> None:
@@ -309,11 +308,6 @@ class RayExecutor:
             self._ray.kill(actor.handle)
         if self._owns_ray:
             self._ray.shutdown()
-
-
-def _report(progress: Callable | None, stage: str, done: int, total: int) -> None:
-    if progress is not None:
-        progress(ProgressEvent(stage, done, total, 0.0, None))
 
 
 def _unwrap(exc: Exception) -> Exception:
