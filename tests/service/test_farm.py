@@ -123,6 +123,21 @@ def test_cancel_stops_a_farm_job(cluster, shots, tmp_path):
         executor.submit(req, 0, 1, None, None)
 
 
+def test_serve_with_ray_runs_its_chunks_on_the_cluster(cluster, shots, tmp_path):
+    from motionwright.service.server import _make_service
+
+    path, edit = shots[0]
+    service = _make_service(tmp_path / "data", 2, None, "local").start()
+    try:
+        assert isinstance(service._executor, RayExecutor)
+        job_id = service.submit({"source": {"path": path}, "edits": [edit.to_dict()],
+                                 "backend": "preview"})["id"]
+        assert service.wait(job_id, timeout=120)["state"] == "done"
+    finally:
+        service.stop()
+    assert ray.is_initialized()
+
+
 @pytest.fixture(scope="module")
 def diffusion_shot(tmp_path_factory):
     pytest.importorskip("torch")

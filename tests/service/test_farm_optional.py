@@ -71,3 +71,25 @@ def test_unreachable_cluster_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", FakeRay)
     with pytest.raises(farm.FarmConnectionError, match=r"10\.9\.9\.9:6379.*ray start --head"):
         farm.connect("10.9.9.9:6379")
+
+
+def test_diffusion_chunks_go_to_an_actor_holding_their_models():
+    made = []
+
+    class FakeActorClass:
+        @staticmethod
+        def remote(threads):
+            made.append(threads)
+            return f"actor{len(made)}"
+
+    executor = object.__new__(farm.RayExecutor)
+    executor._actors, executor.actors_wanted, executor.threads = [], 2, None
+    executor._actor_class = FakeActorClass
+    first = executor._actor_for("sd15|null")
+    first.key, first.busy = "sd15|null", 3
+    second = executor._actor_for("svd|null")  # a free GPU: a new actor
+    second.key, second.busy = "svd|null", 1
+    assert first is not second and len(made) == 2
+    assert executor._actor_for("sd15|null") is first  # busier, but it holds the model
+    third = executor._actor_for("cogvideox|null")  # no free GPU: the least busy reloads
+    assert third is second and len(made) == 2
