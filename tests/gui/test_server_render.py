@@ -63,11 +63,21 @@ def test_render_goes_to_the_running_server_and_equals_the_in_process_render(
     assert job not in running_jobs(model)  # closing the editor does not ask about it
     assert results and results[0].path.exists() and model.results == results
     assert job.fraction == 1.0
+    # The server's frames are the in-process render's, bit for bit.
+    from motionwright.bridge import Client
+
+    expected = mw.render(model.clip, list(model.edits)).to_array()
+    client = Client.find()
+    served = np.stack([client.frame(job.server_id, i)[..., :3] for i in range(12)])
+    assert np.array_equal(served, expected)
+    # Both files come from the same writer (H.264 here: equal up to the encoder's rounding).
     model.render_server = "off"
     local = model.render("preview")
     assert model.jobs.wait(60) and local.state == DONE and not local.remote
     a, b = results[0].clip.to_array(), local.result.clip.to_array()
-    assert a.shape == b.shape == (12, 64, 96, 3) and np.array_equal(a, b)
+    assert a.shape == b.shape == (12, 64, 96, 3)
+    assert results[0].path.suffix == local.result.path.suffix == ".mp4"
+    assert np.abs(a.astype(int) - b).mean() < 1.0
 
 
 def test_server_render_survives_closing_and_is_listed_on_reopen(server, clip_path, tmp_path):
@@ -169,3 +179,14 @@ def test_jobs_panel_shows_server_jobs(qtbot, server, clip_path, tmp_path):
     qtbot.waitUntil(lambda: job.result.path.name in panel.rows[job.id].state.text(),
                     timeout=10000)
     assert panel.rows[job.id].bar.value() == 1000
+
+
+def test_closing_the_window_leaves_server_renders_running(qtbot, server, window, model):
+    from motionwright.bridge import Client
+
+    model.add_drag_pair((14, 24), (18, 24))
+    job = model.render("preview")
+    qtbot.waitUntil(lambda: job.server_id is not None, timeout=30000)
+    window.close()
+    assert job.detached.is_set() and not job.cancel_token.cancelled
+    assert Client.find().wait(job.server_id, timeout=60)["state"] == "done"
