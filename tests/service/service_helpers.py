@@ -27,6 +27,8 @@ class CountingRender:
 
     def __init__(self, delay: float = 0.0) -> None:
         self.calls: list[tuple[int, int]] = []
+        self.labels: list[str | None] = []  # the request label of each call
+        self.completed: list[tuple[int, int]] = []  # chunks rendered to the end
         self.delay = delay
         self.gate = threading.Event()
         self.gate.set()
@@ -37,8 +39,12 @@ class CountingRender:
 
         with self._lock:
             self.calls.append((start, stop))
+            self.labels.append(request.label)
         self.gate.wait(30)
         if self.delay:
             time.sleep(self.delay)
-        return render_chunk(request, start, stop, models=models, progress=progress,
-                            cancel=cancel)
+        frames = render_chunk(request, start, stop, models=models, progress=progress,
+                              cancel=cancel)
+        with self._lock:
+            self.completed.append((start, stop))
+        return frames

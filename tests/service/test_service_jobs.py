@@ -196,3 +196,28 @@ def test_calls_need_a_started_service_and_known_ids(tmp_path, shot):
             svc.job("nope")
         health = svc.health()
         assert health["protocol"] == 1 and health["workers"] == 2
+
+
+def test_an_encoded_output_keeps_the_sources_rate_timecode_and_audio(tmp_path):
+    import av
+
+    from clip_fixtures import write_video
+
+    media = tmp_path / "media"
+    media.mkdir()
+    src = write_video(media / "tc.mov", 6, size=(32, 24), fps=25, timecode="01:00:00:00",
+                      audio="aac")
+    clip = mw.Clip.open(src)
+    edit = mw.DragEdit(mw.PointSet([[10, 10]]), mw.PointSet([[13, 10]]))
+    with Service(tmp_path / "d", workers=2) as svc:
+        target = str(media / "out.mov")
+        job = svc.wait(svc.submit({
+            "source": {"path": str(src), "start": 1, "stop": 5},
+            "edits": [edit.to_dict()], "output": {"file": {"path": target, "codec": "h264"}}})
+            ["id"], timeout=60)
+        assert job["state"] == "done", job["error"]
+    out = mw.Clip.open(target)
+    assert len(out) == 4 and out.fps == 25
+    assert out.start_timecode == clip[1:5].start_timecode
+    with av.open(target) as container:
+        assert len(container.streams.audio) == 1

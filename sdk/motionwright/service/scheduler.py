@@ -130,15 +130,14 @@ class Scheduler:
             with self._wake:
                 if not self._accepting:
                     return
-            job = self.store.next_queued(backends)
-            if job is None:
-                with self._wake:
+            token = CancelToken()
+            with self._wake:  # taken and cancellable in one step: cancel() never misses it
+                job = self.store.next_queued(backends) if self._accepting else None
+                if job is None:
                     if not self._accepting:
                         return
                     self._wake.wait(0.5)
-                continue
-            token = CancelToken()
-            with self._wake:
+                    continue
                 self._tokens[job["id"]] = token
             try:
                 self._run(job, token)

@@ -172,13 +172,9 @@ class Service:
         for up to ``timeout`` seconds); a finished job is left as it is. Returns its view."""
         store, scheduler = self._running()
         job = store.get(_job_id(job_id))
-        if job["state"] == "queued":
-            with self._lock:
-                if store.get(job["id"])["state"] == "queued" and not scheduler.is_running(
-                        job["id"]):
-                    store.update(job["id"], state="cancelled", eta=None, error={
-                        "error": "cancelled", "message": "job cancelled before it started"})
-                    return self.job(job["id"])
+        if job["state"] == "queued" and store.cancel_queued(job["id"], {
+                "error": "cancelled", "message": "job cancelled before it started"}):
+            return self.job(job["id"])
         if scheduler.cancel(job["id"]):
             deadline = time.monotonic() + timeout
             while scheduler.is_running(job["id"]) and time.monotonic() < deadline:

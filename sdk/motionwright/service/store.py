@@ -188,6 +188,15 @@ class JobStore:
         job["state"] = "running"
         return job
 
+    def cancel_queued(self, job_id: str, error: dict[str, Any]) -> bool:
+        """Mark ``job_id`` cancelled if it is still queued (atomically, so a worker cannot
+        take it meanwhile); returns whether it was."""
+        with self._lock:
+            cur = self._conn.execute(
+                "UPDATE jobs SET state='cancelled', error=?, eta=NULL, updated=? "
+                "WHERE id=? AND state='queued'", (json.dumps(error), utc_now(), job_id))
+            return cur.rowcount == 1
+
     def requeue_interrupted(self) -> list[str]:
         """Put jobs left ``running`` by a stopped or killed service back in the queue."""
         with self._lock:
