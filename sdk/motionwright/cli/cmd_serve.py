@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
@@ -61,6 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "are evicted; default: the service's)")
     parser.add_argument("--ray", metavar="ADDRESS", default=None,
                         help="run chunks on this Ray cluster (needs the 'farm' extra)")
+    parser.add_argument("--output-root", action="append", default=[], metavar="FOLDER",
+                        help="a folder requests may write output files in, besides the data "
+                        "folder and each source's folder (repeatable)")
+    parser.add_argument("--recover", action="store_true",
+                        help="move an unreadable job database aside (kept, renamed "
+                        "jobs.sqlite3.corrupt-<time>) and start with the jobs whose result "
+                        "folders survive")
     parser.add_argument("--detach", action="store_true",
                         help="start in the background (logs to server.log in the data folder) "
                         "and return once it answers")
@@ -79,8 +87,13 @@ def run(args: argparse.Namespace) -> int:
             serve_args += ["--cache-max", str(args.cache_max)]
         if args.ray is not None:
             serve_args += ["--ray", args.ray]
+        for root in args.output_root:
+            serve_args += ["--output-root", os.path.abspath(root)]
+        if args.recover:
+            serve_args.append("--recover")
         info = server.detach(serve_args, timeout=args.timeout)
         print(f"render server at {info.url} (pid {info.pid}); log: {server.log_path()}")
         return 0
     return server.serve(host=host, port=args.port, workers=args.workers,
-                        cache_max_bytes=args.cache_max, ray=args.ray)
+                        cache_max_bytes=args.cache_max, ray=args.ray, recover=args.recover,
+                        allowed_output_roots=[os.path.abspath(r) for r in args.output_root])

@@ -65,9 +65,10 @@ async def _guard(request: web.Request,
         return web.json_response(_UNAUTHORIZED, status=401)
     try:
         return await handler(request)
-    except web.HTTPRequestEntityTooLarge as exc:
-        return _error(413, "too_large", f"request body: more than {exc.max_size} bytes "
-                      f"(the limit is {exc.max_size}); send frames as an upload, not in JSON")
+    except web.HTTPRequestEntityTooLarge:
+        limit = request.app[_LIMIT_KEY]
+        return _error(413, "too_large", f"request body: larger than the limit of {limit} "
+                      "bytes; send frames as an upload, not inside the JSON")
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

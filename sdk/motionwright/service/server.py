@@ -116,7 +116,7 @@ async def _listen(app: Any, host: str, port: int) -> tuple[Any, str]:
 
 
 def _make_service(data_dir: Any, workers: int, cache_max_bytes: int | None,
-                  ray: str | None) -> Any:
+                  ray: str | None, **options: Any) -> Any:
     from .service import Service
 
     executor = None
@@ -125,20 +125,24 @@ def _make_service(data_dir: Any, workers: int, cache_max_bytes: int | None,
 
         executor = RayExecutor(ray)
     return Service(data_dir, workers=workers, cache_max_bytes=cache_max_bytes,
-                   executor=executor)
+                   executor=executor, **options)
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 0, workers: int = 2,
           cache_max_bytes: int | None = None, ray: str | None = None,
           runtime_dir: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
+          recover: bool = False, allowed_output_roots: tuple | list = (),
           announce: Callable[[str], None] | None = print,
           stop: threading.Event | None = None) -> int:
     """Serve in the foreground until SIGINT/SIGTERM (or ``stop`` is set, from another thread);
-    returns 0 after a clean stop. ``announce`` receives one line when the server answers."""
+    returns 0 after a clean stop. ``announce`` receives one line when the server answers.
+    ``recover`` moves an unreadable job database aside (see :class:`~.store.JobStore`);
+    ``allowed_output_roots``: further folders requests may write output files in."""
     host, port = check_host(host), check_port(port)
     rdir = resolve_runtime_dir(runtime_dir)
     with _single_server_lock(rdir):
-        service = _make_service(data_dir, workers, cache_max_bytes, ray)
+        service = _make_service(data_dir, workers, cache_max_bytes, ray, recover=recover,
+                                allowed_output_roots=tuple(allowed_output_roots))
         service.start()
         try:
             asyncio.run(_serve_until_stopped(service, host, port, rdir, announce, stop))
