@@ -200,6 +200,9 @@ class RayExecutor:
         self.actors_wanted = actors or (max(gpus, 1) if self.gpu else 1)
         # How many chunks the scheduler keeps in flight scales with this (the cluster's CPUs).
         self.workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
+        # Jobs worth running at once per scheduler lane: one diffusion job per actor (GPU),
+        # two preview jobs (their frames already spread over the cluster).
+        self.lanes = {"cpu": 2, "gpu": self.actors_wanted}
         self.address = address
         self._task = ray.remote(num_cpus=1)(_render_chunk)
         self._actor_class = ray.remote(num_gpus=1 if self.gpu else 0, num_cpus=1)(ModelWorker)
