@@ -93,3 +93,9 @@ def test_diffusion_chunks_go_to_an_actor_holding_their_models():
     assert executor._actor_for("sd15|null") is first  # busier, but it holds the model
     third = executor._actor_for("cogvideox|null")  # no free GPU: the least busy reloads
     assert third is second and len(made) == 2
+
+
+@pytest.mark.parametrize("option", [{"actors": 0}, {"threads": True}, {"num_cpus": 1.5}])
+def test_bad_executor_options_are_refused_before_connecting(option):
+    with pytest.raises(mw.errors.InvalidInputError, match=next(iter(option))):
+        farm.RayExecutor("10.9.9.9:6379", **option)

@@ -186,16 +186,16 @@ class RayExecutor:
     def __init__(self, address: str = "local", *, gpu: bool | None = None,
                  actors: int | None = None, threads: int | None = None,
                  num_cpus: int | None = None) -> None:
+        for name, value in (("actors", actors), ("threads", threads), ("num_cpus", num_cpus)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or value < 1):
+                raise InvalidInputError(f"{name}: expected a whole number >= 1, got {value!r}")
         started_here = not import_ray().is_initialized()
         self._ray = ray = connect(address, num_cpus=num_cpus)
         # A Ray instance this executor started (address 'local'/'auto') stops with it.
         self._owns_ray = started_here and address in LOCAL_ADDRESSES
         gpus = int(ray.cluster_resources().get("GPU", 0))
         self.gpu = gpus > 0 if gpu is None else bool(gpu)
-        if actors is not None and (not isinstance(actors, int) or actors < 1):
-            raise InvalidInputError(f"actors: expected a whole number >= 1, got {actors!r}")
-        if threads is not None and (not isinstance(threads, int) or threads < 1):
-            raise InvalidInputError(f"threads: expected a whole number >= 1, got {threads!r}")
         self.threads = threads
         self.actors_wanted = actors or (max(gpus, 1) if self.gpu else 1)
         # How many chunks the scheduler keeps in flight scales with this (the cluster's CPUs).
