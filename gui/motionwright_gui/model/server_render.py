@@ -30,6 +30,7 @@ LABEL_PREFIX = "editor:"
 POLL = 0.25  # seconds between status requests while a server job runs
 OUTAGE_GRACE = 15.0  # seconds a server may stay unreachable before the row gives up on it
 RECENT_DONE = 20  # finished server jobs of the project listed again on open
+FIND_TIMEOUT = 2.0  # seconds a server found in server.json may take to answer (UI thread)
 
 
 class RemoteRenderError(mw.errors.MotionwrightError, RuntimeError):
@@ -48,8 +49,7 @@ def find_client(model: EditorModel) -> Any:
     try:
         from motionwright.bridge import Client
 
-        client = Client.find()
-        client.health()
+        client = Client.find(timeout=FIND_TIMEOUT)  # checks that it answers, in our protocol
     except (mw.errors.MotionwrightError, OSError, ImportError):
         return None
     return client

@@ -254,7 +254,7 @@ class RayExecutor:
         return self._ray.get([a.handle.stats.remote() for a in self._actors])
 
     def _watch(self) -> None:
-        ray = self._ray
+        """Resolve the futures of finished chunks and pass cancel requests on to Ray."""
         while True:
             with self._lock:
                 pending = list(self._pending)
@@ -265,18 +265,26 @@ class RayExecutor:
                 self._wake.wait(0.5)
                 self._wake.clear()
                 continue
-            for item in pending:
-                if not item.cancelled and is_cancelled(item.cancel):
-                    item.cancelled = True
-                    ray.cancel(item.ref, force=False)
-            ready, _ = ray.wait([p.ref for p in pending], num_returns=len(pending),
-                                timeout=_POLL)
-            done = {id(r) for r in ready}
-            for item in pending:
-                if id(item.ref) in done or (item.cancelled and item.actor is None):
-                    self._finish(item)
+            try:
+                self._check(pending)
+            except Exception as exc:  # never leave the scheduler waiting on a lost future
+                for item in pending:
+                    self._finish(item, exc)
 
-    def _finish(self, item: _Pending) -> None:
+    def _check(self, pending: list[_Pending]) -> None:
+        ray = self._ray
+        for item in pending:
+            if not item.cancelled and is_cancelled(item.cancel):
+                item.cancelled = True
+                _cancel(ray, item.ref)
+        ready, _ = ray.wait([p.ref for p in pending], num_returns=len(pending), timeout=_POLL)
+        done = {ref.hex() for ref in ready}
+        for item in pending:
+            # A cancelled task ends now; a cancelled actor chunk once its actor lets it go.
+            if item.ref.hex() in done or (item.cancelled and item.actor is None):
+                self._finish(item)
+
+    def _finish(self, item: _Pending, error: Exception | None = None) -> None:
         import numpy as np
 
         ray = self._ray
@@ -286,6 +294,9 @@ class RayExecutor:
             self._pending.remove(item)
             if item.actor is not None:
                 item.actor.busy -= 1
+        if error is not None:
+            item.future.set_exception(error)
+            return
         if item.cancelled:
             item.future.set_exception(Cancelled("the render was cancelled"))
             return
@@ -304,13 +315,21 @@ class RayExecutor:
             self._actors.clear()
         for item in pending:
             item.cancelled = True
-            self._ray.cancel(item.ref, force=False)
+            _cancel(self._ray, item.ref)
         self._wake.set()
         self._watcher.join(timeout=10)
         for actor in actors:
             self._ray.kill(actor.handle)
         if self._owns_ray:
             self._ray.shutdown()
+
+
+def _cancel(ray: Any, ref: Any) -> None:
+    """Ask Ray to stop the task behind ``ref`` (one that already ended needs nothing)."""
+    try:
+        ray.cancel(ref, force=False)
+    except Exception:  # finished, or an actor that cannot interrupt: its result is dropped
+        pass
 
 
 def _unwrap(exc: Exception) -> Exception:
