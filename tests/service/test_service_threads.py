@@ -58,3 +58,25 @@ def test_stop_without_drain_requeues_and_with_drain_finishes(tmp_path, shot):
         assert len(slow.completed) + len(slow2.completed) <= 6 + 1
     finally:
         svc.stop()
+
+
+def test_a_job_whose_source_changed_is_not_resumed(tmp_path, shot):
+    import shutil
+
+    import motionwright as mw
+
+    path, scene = shot
+    media = tmp_path / "media"
+    shutil.copytree(path.rsplit("/", 1)[0], media)
+    own = str(media / "shot.%03d.png")
+    slow = CountingRender(delay=0.1)
+    svc = Service(tmp_path / "d", workers=1, executor=LocalExecutor(1, render=slow)).start()
+    job = svc.submit(request_for(own, [drag_for(scene)]))
+    while len(slow.completed) < 2:
+        time.sleep(0.01)
+    svc.stop(drain=False)
+    mw.Clip.from_frames(scene.frames[::-1].copy()).save(own, codec="png")  # new frames
+    with Service(tmp_path / "d", workers=1) as svc:
+        failed = svc.wait(job["id"], timeout=60)
+    assert failed["state"] == "failed" and "changed since it started" in failed["error"][
+        "message"]
