@@ -24,6 +24,8 @@ def _state_dir(tmp_path, monkeypatch):
     """Keep recent files, recovery copies and the motion library inside the test folder."""
     monkeypatch.setenv("MOTIONWRIGHT_GUI_STATE", str(tmp_path / "state"))
     monkeypatch.setenv("MOTIONWRIGHT_GUI_CACHE", str(tmp_path / "cache"))
+    # No render server of the machine is found: renders stay in-process unless a test starts one.
+    monkeypatch.setenv("MOTIONWRIGHT_RUNTIME_DIR", str(tmp_path / "run"))
 
 
 @pytest.fixture

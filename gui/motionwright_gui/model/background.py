@@ -14,6 +14,7 @@ import numpy as np
 
 import motionwright as mw
 
+from . import server_render
 from .jobs import Job
 from .render_out import RenderResult, render_target, save_streaming
 
@@ -70,8 +71,9 @@ def render_folder(model: EditorModel) -> Path:
 
 
 def render(model: EditorModel, backend: str) -> Job:
-    """Render the current clip's edits with ``backend``, streamed into a file in
-    :func:`render_folder`; the saved clip is appended to ``model.results`` and announced by
+    """Render the current clip's edits with ``backend`` into a file in :func:`render_folder`
+    (through the render server when one is running, see :mod:`.server_render`, else
+    streamed in-process); the saved clip is appended to ``model.results`` and announced by
     ``result_ready``."""
     from motionwright.io.output import plan_output
     from motionwright.rendering import check_render
@@ -85,6 +87,11 @@ def render(model: EditorModel, backend: str) -> Job:
     with model.notices.catching_warnings():  # what the file cannot keep, listed in the UI
         plan_output(clip, path, codec)
     title = f"Render ({backend}) → {path.name}"
+    client = server_render.find_client(model)
+    if client is not None:  # the server renders it; the job outlives the editor
+        return server_render.submit(model, client, clip=clip, edits=edits, backend=backend,
+                                    path=path, codec=codec, title=title,
+                                    family=_family(edits, backend))
 
     def work(progress: Any, cancel: Any) -> Any:
         out = mw.render(clip, edits, backend=backend, progress=progress, cancel=cancel)

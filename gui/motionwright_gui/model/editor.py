@@ -77,6 +77,8 @@ class EditorModel:
         self.path_timing = "uniform"
         self.brush_radius = 8.0
         self.backend = "preview"
+        # "auto": renders go to the render server when one is running; "off": in-process.
+        self.render_server = "auto"
         self.loop = True
         self.preview_enabled = False
         self.preview_clip: Any = None

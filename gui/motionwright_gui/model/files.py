@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import motionwright as mw
 
+from . import server_render
+
 if TYPE_CHECKING:
     from .editor import EditorModel
 
@@ -75,6 +77,7 @@ def show_project(model: EditorModel, project: mw.Project, clip_id: str | None = 
                 model.library_changed, model.playhead_changed):
         sig.emit()
     model._refresh_preview()
+    server_render.resume_server_jobs(model)  # renders of this project the server still has
 
 
 def save(model: EditorModel, path: str | os.PathLike | None = None) -> Path:

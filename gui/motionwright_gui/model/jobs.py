@@ -18,6 +18,7 @@ from .explain import Explanation, explain
 from .frames import Dispatcher, call_now
 
 QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+DETACHED = "detached"  # a server job the editor stopped following; it runs on there
 _ids = itertools.count(1)
 
 
@@ -29,7 +30,8 @@ class Job:
     (called on the UI thread through the queue's dispatcher) receives it. ``fraction`` (0–1),
     ``eta`` (seconds or None) and ``preview`` (latest ``H×W×3`` uint8 intermediate frame or
     None) follow the work's :class:`~motionwright.ProgressEvent` s. ``family`` names the model
-    family a failure is explained against.
+    family a failure is explained against. A ``remote`` job follows a job of the render
+    server (``server_id``): it survives closing the editor, which only sets ``detached``.
     """
 
     title: str
@@ -48,6 +50,9 @@ class Job:
     started: float | None = None
     finished: float | None = None
     cancel_token: Any = field(default_factory=lambda: mw.CancelToken())
+    remote: bool = False
+    server_id: str | None = None
+    detached: threading.Event = field(default_factory=threading.Event)
 
     @property
     def active(self) -> bool:
@@ -101,6 +106,13 @@ class JobQueue:
             job.state = CANCELLED
             self.changed.emit(job)
 
+    def detach_remote(self) -> None:
+        """Stop following the render server's jobs (the editor is closing): they run on
+        there and are listed again when the editor reopens the project."""
+        for job in self.active():
+            if job.remote:
+                job.detached.set()
+
     def active(self) -> list[Job]:
         """Jobs queued or running."""
         return [j for j in self.jobs if j.active]
@@ -148,6 +160,9 @@ class JobQueue:
         except mw.errors.Cancelled:
             job.state = CANCELLED
         except Exception as exc:
+            if job.detached.is_set():  # the editor closed; the server job runs on
+                job.state, job.finished = DETACHED, time.monotonic()
+                return
             job.state, job.error = FAILED, explain(exc, family=job.family)
         else:
             job.state, job.result, job.fraction = DONE, result, 1.0

@@ -48,8 +48,9 @@ def close_anyway(question: Question) -> str:
 
 def running_jobs(model: EditorModel) -> list[Job]:
     """The user's jobs still queued or running (renders, tracking, learning, SAM
-    propagation); the live preview and single SAM clicks are not counted."""
-    return [j for j in model.jobs.active() if j.kind not in SILENT_KINDS]
+    propagation); the live preview, single SAM clicks and renders on the render server
+    (which go on after the editor closes) are not counted."""
+    return [j for j in model.jobs.active() if j.kind not in SILENT_KINDS and not j.remote]
 
 
 def may_close(model: EditorModel, ask: Ask, save: Callable[[], bool]) -> bool:

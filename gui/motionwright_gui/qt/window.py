@@ -459,8 +459,10 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.set_speed(0)
+        self.model.jobs.detach_remote()  # server renders go on and are listed on reopen
         for job in self.model.jobs.active():
-            self.model.jobs.cancel(job)
+            if not job.remote:
+                self.model.jobs.cancel(job)
         if self.model.recovery is not None and not self.model.dirty:
             self.model.recovery.clear()
         self.loader.close()

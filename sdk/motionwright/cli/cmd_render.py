@@ -31,6 +31,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--server", action="store_true",
                         help="render through the local render server (started if none runs); "
                         "the jobs survive this command being stopped")
+    parser.add_argument("--ray", metavar="ADDRESS",
+                        help="render the shots on a Ray cluster: 'local' (start one here), "
+                        "'auto' (this machine's cluster) or its address, e.g. "
+                        "ray://head:10001 (needs the farm extra)")
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -76,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
     from ..project import Project
     from ..rendering import render
 
+    if getattr(args, "ray", None) is not None:
+        from ..service.farm import check_address, import_ray
+
+        check_address(args.ray)
+        import_ray()  # names the farm extra before any work
     project = Project.load(args.project, check_media=True)
     refs = [ref for ref in project.clips if project.edits.get(ref.id)]
     if args.clip is not None:
@@ -104,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
         from ._render_server import render_on_server
 
         return render_on_server(args, project, jobs)
+    if getattr(args, "ray", None) is not None:
+        from .farm_render import render_on_ray
+
+        return render_on_ray(args, project, jobs)
     for ref, clip, start, stop, target in jobs:
         result = render(clip, project.edits[ref.id], backend=args.backend, models=args.model,
                         progress=bar)
