@@ -102,6 +102,9 @@ class DragPreview:
             vis &= self._on_object
         src = self._key_mask_points[vis]
         if len(src) >= 3:
+            # RANSAC samples from OpenCV's per-thread generator: reseed it so a frame renders
+            # the same on any thread, whatever ran there before.
+            cv2.setRNGSeed(index)
             matrix, _ = cv2.estimateAffinePartial2D(src, self.prop.mask_tracks[row][vis],
                                                     method=cv2.RANSAC, ransacReprojThreshold=3.0)
             if matrix is not None:
