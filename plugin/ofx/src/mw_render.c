@@ -43,8 +43,11 @@ static int aborted(const render_ctx *c) { return MW.effect->abort(c->inst->effec
 static void set_status(render_ctx *c, int is_error, double fraction, const char *fmt, const char *arg)
 {
     char text[900];
-    snprintf(text, sizeof text, fmt, arg ? arg : "");
-    snprintf(c->status, sizeof c->status, "Motionwright: %s", text);
+    /* Long texts (paths, server messages) are cut: the band shows one line anyway. */
+    if (snprintf(text, sizeof text, fmt, arg ? arg : "") < 0)
+        text[0] = '\0';
+    if (snprintf(c->status, sizeof c->status, "Motionwright: %s", text) < 0)
+        c->status[0] = '\0';
     c->fraction = fraction;
     c->is_error = is_error;
 }
