@@ -202,12 +202,16 @@ int mw_maybe_start_service(mw_instance *inst, char *err, size_t errn)
 {
     long long now = mw_now_ms();
     if (inst->last_start_ms && now - inst->last_start_ms < 10000) {
-        snprintf(err, errn, "starting the render service");
-        return 0;
+        snprintf(err, errn, "%s", inst->start_error[0] ? inst->start_error
+                                                       : "starting the render service");
+        return inst->start_error[0] ? -1 : 0;
     }
     inst->last_start_ms = now;
-    if (mw_start_service(err, errn) != 0)
+    if (mw_start_service(inst->start_error, sizeof inst->start_error) != 0) {
+        snprintf(err, errn, "%s", inst->start_error);
         return -1;
+    }
+    inst->start_error[0] = '\0';
     snprintf(err, errn, "starting the render service");
     return 0;
 }
@@ -254,6 +258,7 @@ static OfxStatus create_instance(OfxImageEffectHandle effect)
         mw_maybe_start_service(inst, err, sizeof err) != 0) {
         snprintf(inst->status, sizeof inst->status, "Motionwright: %s", err);
         show_status(inst, inst->status);
+        mw_post(inst, kOfxMessageError, inst->status);
     }
     return kOfxStatOK;
 }

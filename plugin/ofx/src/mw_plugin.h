@@ -38,6 +38,7 @@ typedef struct mw_instance {
     char status[1024];          /* last status line shown */
     char last_message[1024];     /* last text sent through the message suite */
     long long last_start_ms;    /* when the plugin last tried to start the service */
+    char start_error[512];      /* why that try failed ("" when it launched) */
 } mw_instance;
 
 /* Render budget in milliseconds: $MOTIONWRIGHT_OFX_TIMEOUT_MS or 1500, clamped to 50..10000. */
