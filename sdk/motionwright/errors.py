@@ -70,6 +70,31 @@ class UnsafePathError(InvalidInputError):
     in (``../``, an absolute path, a NUL byte, a symlink pointing out)."""
 
 
+class ServiceError(MotionwrightError, RuntimeError):
+    """The render service cannot do what was asked: its job database is unreadable, a job is
+    in a state that does not allow the call, the server cannot be reached."""
+
+
+class JobNotFoundError(ServiceError, LookupError):
+    """No job with the given id exists in the service's job store."""
+
+
+class FrameNotReadyError(ServiceError):
+    """A job's frame was asked for before the chunk holding it finished rendering."""
+
+
+class ServerNotRunningError(ServiceError):
+    """No render server answers at the address its discovery file names (or there is none)."""
+
+
+class AuthenticationError(ServiceError):
+    """The render server refused the request's token."""
+
+
+class ProtocolMismatchError(ServiceError):
+    """The render server speaks another protocol version than this client."""
+
+
 class TruncatedMediaWarning(UserWarning):
     """A media file ends early; only its decodable frames are used."""
 

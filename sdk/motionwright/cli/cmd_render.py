@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--model", metavar="PATH",
                         help="diffusion backend: model folder or file (default: the configured "
                         "models)")
+    parser.add_argument("--server", action="store_true",
+                        help="render through the local render server (started if none runs); "
+                        "the jobs survive this command being stopped")
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -97,6 +100,10 @@ def run(args: argparse.Namespace) -> int:
         target = targets[ref.id]
         check_output(clip[start:stop], target, args)
         jobs.append((ref, clip, start, stop, target))
+    if getattr(args, "server", False):
+        from ._render_server import render_on_server
+
+        return render_on_server(args, project, jobs)
     for ref, clip, start, stop, target in jobs:
         result = render(clip, project.edits[ref.id], backend=args.backend, models=args.model,
                         progress=bar)

@@ -27,6 +27,9 @@ COMMANDS = [
     "render",
     "motion",
     "models",
+    "serve",
+    "jobs",
+    "cache",
 ]
 
 
