@@ -35,7 +35,7 @@ DTYPES = {1: np.uint8, 2: np.dtype("<u2"), 3: np.dtype("<f4")}
 def write_mwf(path: Path, frame: np.ndarray, sample: int) -> None:
     """Write an H×W×3/4 uint8 frame as a frame file of ``sample`` (1/2/3)."""
     rgba = frame if frame.shape[2] == 4 else np.concatenate(
-        [frame, np.full(frame.shape[:2] + (1,), 255, np.uint8)], axis=2)
+        [frame, np.full((*frame.shape[:2], 1), 255, np.uint8)], axis=2)
     if sample == 1:
         data = rgba.astype(np.uint8)
     elif sample == 2:
@@ -53,7 +53,7 @@ def read_mwf(path: Path) -> np.ndarray:
     """An .mwf file as an H×W×4 array of its sample type."""
     raw = Path(path).read_bytes()
     assert raw[:8] == b"MWFRAME1"
-    w, h, ch, sample, row, _ = struct.unpack("<6I", raw[8:32])
+    w, h, ch, sample, _row, _ = struct.unpack("<6I", raw[8:32])
     return np.frombuffer(raw[32:], DTYPES[sample]).reshape(h, w, ch)
 
 
@@ -245,7 +245,9 @@ class FakeService:
 
 
 def _scale(frame: np.ndarray) -> float:
-    return 1.0 if frame.dtype == np.float32 else 65535.0 if frame.dtype == np.dtype("<u2") else 255.0
+    if frame.dtype == np.float32:
+        return 1.0
+    return 65535.0 if frame.dtype == np.dtype("<u2") else 255.0
 
 
 def _view(job: dict) -> dict:

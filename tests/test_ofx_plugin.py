@@ -5,6 +5,7 @@ abort) answered with a status frame and a host message, within the time bound.""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -18,7 +19,6 @@ import pytest
 
 import motionwright as mw
 from motionwright.edits import DragEdit
-
 from ofx_support import (
     FakeService,
     build_host,
@@ -79,11 +79,12 @@ def fresh_thread_render(clip, edits) -> np.ndarray:
 
 
 def _opaque(frames: np.ndarray) -> np.ndarray:
-    return np.concatenate([frames, np.full(frames.shape[:-1] + (1,), 255, np.uint8)], -1)
+    return np.concatenate([frames, np.full((*frames.shape[:-1], 1), 255, np.uint8)], -1)
 
 
 def run_host(built: dict, shot: dict, *args: str, depth: str = "float", env: dict | None = None,
-             host: Path | None = None, timeout: float = 60) -> tuple[subprocess.CompletedProcess, Path]:
+             timeout: float = 60) -> tuple[subprocess.CompletedProcess, Path]:
+    """Run the test host on the plugin with the shot's frames at ``depth``; (process, dumps)."""
     tmp = shot["tmp"]
     sample = {"byte": 1, "short": 2, "float": 3}[depth]
     src = tmp / f"src_{depth}"
@@ -98,7 +99,7 @@ def run_host(built: dict, shot: dict, *args: str, depth: str = "float", env: dic
                 "MOTIONWRIGHT_OFX_TIMEOUT_MS": str(BUDGET_MS),
                 "MOTIONWRIGHT_BIN": str(tmp / "no-motionwright-here")}
     full_env.update(env or {})
-    cmd = [str(host or built["host"]), str(built["plugin"]), "--source", str(src), "--out", str(out),
+    cmd = [str(built["host"]), str(built["plugin"]), "--source", str(src), "--out", str(out),
            "--size", f"{W}x{H}", "--count", str(N), "--depth", depth, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout,
                           check=False)
@@ -125,7 +126,7 @@ def assert_status_frame(out: Path, pass_: int, t: int, shot: dict, depth: str = 
 
 
 def test_the_host_loads_the_bundle_and_passes_the_source_through_without_a_project(built, shot):
-    proc, out = run_host(built, shot, "--times", "0,3", "--cycles", "3")
+    proc, _out = run_host(built, shot, "--times", "0,3", "--cycles", "3")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PLUGIN org.motionwright.Motionwright OfxImageEffectPluginAPI 1" in proc.stdout
     for name in ("OfxActionLoad", "OfxActionDescribe", "OfxImageEffectActionDescribeInContext",
@@ -230,9 +231,9 @@ def test_service_absent_is_started_from_instance_creation_never_describe(built, 
 def test_service_killed_before_render(built, shot):
     run = shot["tmp"] / "run"
     run.mkdir()
-    (run / "server.json").write_text(
-        '{"schema": "ServerInfo.1", "url": "http://127.0.0.1:%d", "token": "%s", "pid": 1, '
-        '"protocol": 1, "version": "0"}' % (free_port(), "ab" * 32))
+    (run / "server.json").write_text(json.dumps({
+        "schema": "ServerInfo.1", "url": f"http://127.0.0.1:{free_port()}", "token": "ab" * 32,
+        "pid": 1, "protocol": 1, "version": "0"}))
     proc, out = run_host(built, shot, "--project", str(shot["project"]), "--clip", "1",
                          "--times", "0")
     assert proc.returncode == 0

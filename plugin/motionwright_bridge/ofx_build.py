@@ -38,8 +38,8 @@ def source_dir() -> Path:
     for candidate in (here / "ofx", here.parent / "ofx"):
         if (candidate / "src").is_dir() and (candidate / "include" / "mw_ofx.h").is_file():
             return candidate
-    raise BuildError("the OpenFX plugin sources are missing from this installation "
-                     f"(looked in {here / 'ofx'} and {here.parent / 'ofx'}); reinstall motionwright")
+    raise BuildError("the OpenFX plugin sources are missing from this installation (looked "
+                     f"in {here / 'ofx'} and {here.parent / 'ofx'}); reinstall motionwright")
 
 
 def platform_folder() -> str:
