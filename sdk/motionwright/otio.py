@@ -152,13 +152,14 @@ def render_timeline(src: str | os.PathLike, dst: str | os.PathLike, *, handles: 
         out = folder / f"{_safe(clip.name or Path(path).stem)}_{key}{suffix}"
         rendered = Path(render(path, edits, start, stop, out))
         written.append(str(rendered))
-        original = clip.media_reference
+        # Read what is needed from the old reference first: OTIO frees it on replacement.
+        original_url = getattr(clip.media_reference, "target_url", None)
         clip.media_reference = otio.schema.ExternalReference(
             target_url=_file_url(rendered),
             available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(start, rate),
                                                     otio.opentime.RationalTime(stop - start, rate)))
         meta = dict(clip.metadata.get(METADATA_KEY, {}) or {})
-        meta.update({"schema": SCHEMA, "rendered_from": getattr(original, "target_url", None),
+        meta.update({"schema": SCHEMA, "rendered_from": original_url,
                      "start": start})
         if "edits" not in meta:
             meta["edits"] = [e.to_dict(os.path.dirname(path)) for e in edits]
