@@ -316,3 +316,51 @@ def test_the_harness_runs_clean_under_address_sanitizer(built, shot):
             proc, _ = run_host(asan, shot, "--project", str(shot["project"]), "--clip", "1",
                                "--times", "0", env=env)
         assert proc.returncode == 0 and "AddressSanitizer" not in proc.stderr, proc.stderr[-3000:]
+
+
+def test_a_proxy_render_scale_samples_the_result_nearest(built, shot):
+    with FakeService(shot["tmp"] / "run", shot["tmp"] / "data"):
+        proc, out = run_host(built, shot, "--project", str(shot["project"]), "--clip", "1",
+                             "--times", "3", "--passes", "2", "--pass-wait-ms", "700", "--half",
+                             depth="byte")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bounds, img = read_dump(out / "pass1_t3.raw")
+    assert bounds == (0, 0, W // 2, H // 2)
+    assert np.array_equal(img, _opaque(shot["result"][3])[::2, ::2])
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("{not json", "unreadable"),
+    (json.dumps({"url": "http://10.0.0.5:8000", "token": "ab"}), "not a loopback"),
+    (json.dumps({"url": "http://127.0.0.1:80", "token": "a\r\nX-Evil: 1"}), "not a loopback"),
+])
+def test_a_bad_server_json_is_refused_with_a_status_frame(built, shot, text, says):
+    (shot["tmp"] / "run").mkdir()
+    (shot["tmp"] / "run" / "server.json").write_text(text)
+    proc, out = run_host(built, shot, "--project", str(shot["project"]), "--clip", "1",
+                         "--times", "0")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert_status_frame(out, 0, 0, shot)
+    assert any(says in m for m in messages(proc)), messages(proc)
+
+
+def test_a_killed_service_is_started_again_when_motionwright_is_installed(built, shot, tmp_path):
+    run = shot["tmp"] / "run"
+    run.mkdir()
+    (run / "server.json").write_text(json.dumps({
+        "schema": "ServerInfo.1", "url": f"http://127.0.0.1:{free_port()}", "token": "cd" * 32,
+        "pid": 1, "protocol": 1, "version": "0"}))
+    marker = tmp_path / "started.txt"
+    fake = tmp_path / "motionwright"
+    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {marker}\n")
+    fake.chmod(0o755)
+    proc, out = run_host(built, shot, "--project", str(shot["project"]), "--clip", "1",
+                         "--times", "0,1", env={"MOTIONWRIGHT_BIN": str(fake)})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert_status_frame(out, 0, 1, shot)
+    assert any("not answering" in m and "starting it again" in m for m in messages(proc))
+    for _ in range(50):
+        if marker.exists():
+            break
+        time.sleep(0.05)
+    assert marker.read_text().splitlines() == ["serve --detach"]  # once: rate-limited

@@ -166,7 +166,7 @@ static const OfxPropertySuiteV1 PROPS = {setPointer, setString, setDouble, setIn
 static struct {
     const char *plugin, *source_dir, *out_dir, *project, *depth, *components;
     int first, count, clip, backend, passes, pass_wait_ms, cycles, abort_renders, temporal;
-    int negative_rows, row_padding, window_bounds, press_open, set_params;
+    int negative_rows, row_padding, window_bounds, press_open, set_params, half, no_dump;
     int window[4], has_window;
     double fps;
     int times[64], ntimes;
@@ -279,7 +279,9 @@ static OfxStatus clipGetImage(OfxImageClipHandle clip, OfxTime time, const OfxRe
     int index = (int)(time + 0.5) - opt.first;
     if (!is_output && (index < 0 || index >= opt.count))
         return kOfxStatFailed;
-    int bounds[4] = {0, 0, width, height};
+    int full_w = is_output && opt.half ? width / 2 : width;
+    int full_h = is_output && opt.half ? height / 2 : height;
+    int bounds[4] = {0, 0, full_w, full_h};
     if (is_output && opt.window_bounds && opt.has_window)
         memcpy(bounds, opt.window, sizeof bounds);
     int w = bounds[2] - bounds[0], h = bounds[3] - bounds[1];
@@ -301,7 +303,7 @@ static OfxStatus clipGetImage(OfxImageClipHandle clip, OfxTime time, const OfxRe
     }
     setPointer(&img->props, kOfxImagePropData, 0, data);
     setIntN(&img->props, kOfxImagePropBounds, 4, bounds);
-    int rod[4] = {0, 0, width, height};
+    int rod[4] = {0, 0, full_w, full_h};
     setIntN(&img->props, kOfxImagePropRegionOfDefinition, 4, rod);
     setInt(&img->props, kOfxImagePropRowBytes, 0, (int)rb);
     setString(&img->props, kOfxImageEffectPropPixelDepth, 0, opt.depth);
@@ -655,7 +657,7 @@ static void run_cycle(void)
             usleep((useconds_t)opt.pass_wait_ms * 1000);
         for (int k = 0; k < opt.ntimes; k++) {
             double t = opt.times[k];
-            double scale[2] = {1, 1};
+            double scale[2] = {opt.half ? 0.5 : 1, opt.half ? 0.5 : 1};
             setDouble(&in, kOfxPropTime, 0, t);
             setDoubleN(&in, kOfxImageEffectPropRenderScale, 2, scale);
             act(kOfxImageEffectActionGetRegionOfDefinition, inst, &in, &out, 1);
@@ -671,7 +673,7 @@ static void run_cycle(void)
                 printf("IDENTITY %g\n", t);
                 continue;
             }
-            int window[4] = {0, 0, width, height};
+            int window[4] = {0, 0, opt.half ? width / 2 : width, opt.half ? height / 2 : height};
             if (opt.has_window)
                 memcpy(window, opt.window, sizeof window);
             setIntN(&in, kOfxImageEffectPropRenderWindow, 4, window);
@@ -694,7 +696,8 @@ static void run_cycle(void)
             props_free(&in);
             if (render_output->refs != 0)
                 printf("LEAK output image held after render\n");
-            dump(h, t, pass);
+            if (!opt.no_dump)
+                dump(h, t, pass);
             image *done = render_output;
             render_output = NULL;
             done->refs = 1;
@@ -771,6 +774,8 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--press-open")) opt.press_open = 1;
         else if (!strcmp(a, "--no-temporal")) opt.temporal = 0;
         else if (!strcmp(a, "--no-params")) opt.set_params = 0;
+        else if (!strcmp(a, "--half")) opt.half = 1;
+        else if (!strcmp(a, "--no-dump")) opt.no_dump = 1;
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
     }
     setbuf(stdout, NULL);

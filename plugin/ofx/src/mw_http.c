@@ -92,7 +92,7 @@ int mw_discover(mw_server *s, char *err, size_t errn)
     free(text);
     if (!ok) {
         snprintf(err, errn, "unreadable %s: restart the service (motionwright serve)", path);
-        return -1;
+        return -2;
     }
     /* http://127.0.0.1:PORT[/] - loopback only: the token must never leave the machine. */
     const char *hp = url;
@@ -118,7 +118,7 @@ int mw_discover(mw_server *s, char *err, size_t errn)
     return 0;
 bad:
     snprintf(err, errn, "server.json names %s, not a loopback http URL", url);
-    return -1;
+    return -2;
 }
 
 static int wait_fd(int fd, short events, long long deadline)
@@ -244,7 +244,7 @@ int mw_http(const mw_server *s, const char *method, const char *path, const char
     }
     int fd = connect_deadline(s, deadline, err, errn);
     if (fd < 0)
-        return -1;
+        return -2;
     if (send_all(fd, head, (size_t)hk, deadline) || (body_len && send_all(fd, body, body_len, deadline))) {
         close(fd);
         snprintf(err, errn, "render service closed the connection or timed out while sending");

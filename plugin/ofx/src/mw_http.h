@@ -25,11 +25,12 @@ typedef struct mw_reply {
 
 /* The directory holding server.json (the service contract's runtime_dir rule) into out. */
 int mw_runtime_dir(char *out, size_t n);
-/* Read <runtime_dir>/server.json into s: 0, or -1 with a reason in err. Only loopback URLs
- * are accepted. */
+/* Read <runtime_dir>/server.json into s: 0; -1 when there is none (the service is not
+ * running); -2 when it is unusable (unreadable, or not a loopback URL); a reason in err. */
 int mw_discover(mw_server *s, char *err, size_t errn);
 /* One request (body may be NULL) with everything (connect, send, receive) done within
- * timeout_ms: 0 and *r filled, or -1 with a reason in err. */
+ * timeout_ms: 0 and *r filled; -2 when nothing listens (connection refused or timed out);
+ * -1 for any other failure; a reason in err. */
 int mw_http(const mw_server *s, const char *method, const char *path, const char *body,
             int timeout_ms, mw_reply *r, char *err, size_t errn);
 void mw_reply_free(mw_reply *r);

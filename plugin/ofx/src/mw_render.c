@@ -227,6 +227,22 @@ static void reply_error(const mw_reply *rep, char *out, size_t n)
     }
 }
 
+/* One request to the service within the remaining time: 0, or -1 with the status set. A
+ * service that stopped answering (killed) is started again, rate-limited. */
+static int call(render_ctx *c, const mw_server *srv, const char *method, const char *path,
+                const char *body, mw_reply *rep)
+{
+    char err[512], why[512];
+    int rc = mw_http(srv, method, path, body, time_left(c), rep, err, sizeof err);
+    if (rc == 0)
+        return 0;
+    if (rc == -2 && mw_maybe_start_service(c->inst, why, sizeof why) == 0)
+        set_status(c, 1, -1, "%s; starting it again", err);
+    else
+        set_status(c, 1, -1, "%s", err);
+    return -1;
+}
+
 /* Write the next host frames of the upload while time remains: 1 when all are written. */
 static int send_frames(render_ctx *c, double first, long frames)
 {
@@ -259,12 +275,9 @@ static int start_upload(render_ctx *c, const mw_server *srv)
 {
     mw_instance *inst = c->inst;
     mw_reply rep;
-    char err[512];
     const char *v;
-    if (mw_http(srv, "POST", "/v1/uploads", "{}", time_left(c), &rep, err, sizeof err) != 0) {
-        set_status(c, 1, -1, "%s", err);
+    if (call(c, srv, "POST", "/v1/uploads", "{}", &rep) != 0)
         return -1;
-    }
     int ok = rep.status / 100 == 2 && rep.body && (v = mwj_get(rep.body, "id")) &&
              mwj_string(v, inst->upload_id, sizeof inst->upload_id) == 0 &&
              (v = mwj_get(rep.body, "path")) &&
@@ -289,10 +302,8 @@ static int fetch_frame(render_ctx *c, const mw_server *srv, long index)
     const char *v;
     snprintf(path, sizeof path, "/v1/jobs/%s/frames/%ld?sample=%s", c->inst->job_id, index,
              mw_sample_name(c->out.sample));
-    if (mw_http(srv, "GET", path, NULL, time_left(c), &rep, err, sizeof err) != 0) {
-        set_status(c, 1, -1, "%s", err);
+    if (call(c, srv, "GET", path, NULL, &rep) != 0)
         return 0;
-    }
     if (rep.status == 409) {
         mw_reply_free(&rep);
         set_status(c, 0, 1, "finishing%s", NULL);
@@ -343,9 +354,12 @@ static int follow_job(render_ctx *c)
         inst->job_id[0] = inst->upload_id[0] = inst->upload_dir[0] = '\0';
         inst->uploaded = 0;
     }
-    if (mw_discover(&srv, err, sizeof err) != 0) {
+    int found = mw_discover(&srv, err, sizeof err);
+    if (found != 0) {
         char why[512];
-        if (mw_maybe_start_service(inst, why, sizeof why) == 0)
+        if (found == -2) /* a server.json that cannot be trusted: say so, start nothing */
+            set_status(c, 1, -1, "%s", err);
+        else if (mw_maybe_start_service(inst, why, sizeof why) == 0)
             set_status(c, 0, -1, "%s - this frame shows the source until it answers", why);
         else
             set_status(c, 1, -1, "%s", why);
@@ -380,9 +394,8 @@ static int follow_job(render_ctx *c)
             if (build_request(c, &req, key, sizeof key, &index, &upload_mode, &frames) != 0)
                 return 0;
         }
-        if (mw_http(&srv, "POST", "/v1/jobs", req, time_left(c), &rep, err, sizeof err) != 0) {
+        if (call(c, &srv, "POST", "/v1/jobs", req, &rep) != 0) {
             free(req);
-            set_status(c, 1, -1, "%s", err);
             return 0;
         }
         free(req);
@@ -405,10 +418,8 @@ static int follow_job(render_ctx *c)
         char path[256];
         free(req);
         snprintf(path, sizeof path, "/v1/jobs/%s", inst->job_id);
-        if (mw_http(&srv, "GET", path, NULL, time_left(c), &rep, err, sizeof err) != 0) {
-            set_status(c, 1, -1, "%s", err);
+        if (call(c, &srv, "GET", path, NULL, &rep) != 0)
             return 0;
-        }
         if (rep.status == 404) { /* deleted or forgotten: render it again */
             inst->job_id[0] = '\0';
             inst->upload_id[0] = '\0';
