@@ -189,6 +189,17 @@ void mw_copy_frame(const mw_frame *f, mw_image *dst, OfxRectI window, OfxRectI r
     long rw = rod.x2 - rod.x1, rh = rod.y2 - rod.y1;
     size_t fb = mw_sample_bytes(f->sample);
     int same_size = rw == f->width && rh == f->height;
+    if (same_size && dst->channels == 4 && dst->sample == f->sample && w.x1 >= rod.x1 &&
+        w.x2 <= rod.x2 && w.y1 >= rod.y1 && w.y2 <= rod.y2) {
+        /* The common case: the same layout, so whole row spans are copied as they are. */
+        size_t span = (size_t)(w.x2 - w.x1) * 4 * fb;
+        for (int y = w.y1; y < w.y2; y++)
+            memcpy(pixel(dst, w.x1, y),
+                   f->pixels + (size_t)(rod.y2 - 1 - y) * f->row_bytes +
+                       (size_t)(w.x1 - rod.x1) * 4 * fb,
+                   span);
+        return;
+    }
     for (int y = w.y1; y < w.y2; y++) {
         long fy = same_size ? (rod.y2 - 1 - y) : rh > 0 ? (rod.y2 - 1 - y) * f->height / rh : -1;
         for (int x = w.x1; x < w.x2; x++) {
