@@ -366,3 +366,21 @@ def test_a_killed_service_is_started_again_when_motionwright_is_installed(built,
     wait_for(marker.exists)
     time.sleep(0.2)  # a second launch, if any, would have written by now
     assert marker.read_text().splitlines() == ["serve --detach"]  # once: rate-limited
+
+
+def test_declarations_are_truthful_and_the_edit_choice_shows_project_clips(built, shot):
+    proc, _ = run_host(built, shot, "--project", str(shot["project"]), "--times", "0",
+                       "--abort")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    declared = [line.split(" ", 2)[1:] for line in proc.stdout.splitlines()
+                if line.startswith("DECLARED ")]
+    safety = ["OfxImageEffectPluginRenderThreadSafety", "OfxImageEffectRenderInstanceSafe"]
+    assert safety in declared
+    assert ["OfxImageEffectPropTemporalClipAccess", "1"] in declared
+    assert ["OfxImageEffectPluginPropHostFrameThreading", "0"] in declared
+    assert ["OfxImageEffectPropSupportsTiles", "1"] in declared
+    depths = [v for k, v in declared if k == "OfxImageEffectPropSupportedPixelDepths"]
+    assert sorted(depths) == ["OfxBitDepthByte", "OfxBitDepthFloat", "OfxBitDepthShort"]
+    assert "CHOICE 0 Match this clip's source media" in proc.stdout
+    assert "CHOICE 1 1: shot" in proc.stdout  # relabelled from the project
+    assert "CHOICE 2 Project clip 2" in proc.stdout

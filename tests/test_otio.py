@@ -164,3 +164,27 @@ def test_bad_handles_and_bad_metadata_are_refused_by_name(media):
     with pytest.raises(InvalidInputError, match=r"motionwright\.edits"):
         render_timeline(bad, media["tmp"] / "x.otio")
     assert main(["otio", "render", str(bad), "-o", str(media["tmp"] / "x.otio")]) == 2
+
+
+def test_render_through_the_service(media, monkeypatch):
+    pytest.importorskip("aiohttp")
+    from motionwright.service import Service
+    from motionwright.service.server import BackgroundServer
+
+    monkeypatch.setenv("MOTIONWRIGHT_RUNTIME_DIR", str(media["tmp"] / "run"))
+    service = Service(media["tmp"] / "data", workers=1).start()
+    server = BackgroundServer(service, runtime_dir=media["tmp"] / "run").start()
+    try:
+        src = _timeline(media)
+        out = media["tmp"] / "served.otio"
+        assert main(["otio", "render", str(src), "-o", str(out), "--server", "--handles", "2"]) == 0
+        states = [j["state"] for j in service.jobs()]
+    finally:
+        server.stop()
+        service.stop(drain=False)
+    before, after = _clips(src), _clips(out)
+    _assert_timing_kept(before, after)
+    ref = after["edited"].media_reference
+    rendered = mw.Clip.open(ref.target_url.removeprefix("file://"))
+    assert len(rendered) == 8 == ref.available_range.duration.value  # frames 0..7 (6 + 2)
+    assert states == ["done"]

@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import motionwright as mw  # noqa: E402
+import motionwright as mw
 
 
 def main() -> None:

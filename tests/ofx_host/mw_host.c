@@ -652,6 +652,27 @@ static void run_cycle(void)
     }
     act(kOfxImageEffectActionGetClipPreferences, inst, NULL, &out, 1);
     props_free(&out);
+    /* What the plugin declared, for the tests to check. */
+    const char *declared[] = {kOfxImageEffectPluginRenderThreadSafety,
+                              kOfxImageEffectPropTemporalClipAccess,
+                              kOfxImageEffectPluginPropHostFrameThreading,
+                              kOfxImageEffectPropSupportsTiles, kOfxImageEffectPropSupportedContexts,
+                              kOfxImageEffectPropSupportedPixelDepths};
+    for (size_t k = 0; k < sizeof declared / sizeof declared[0]; k++) {
+        prop *p = find(&desc->props, declared[k]);
+        for (int i = 0; p && i < p->dim; i++) {
+            if (p->type == T_STR)
+                printf("DECLARED %s %s\n", declared[k], p->str[i]);
+            else if (p->type == T_INT)
+                printf("DECLARED %s %d\n", declared[k], p->i[i]);
+        }
+    }
+    OfxParamHandle choice;
+    if (paramGetHandle(&inst->params, "clip", &choice, NULL) == kOfxStatOK) {
+        prop *p = find(&choice->props, kOfxParamPropChoiceOption);
+        for (int i = 0; p && i < p->dim; i++)
+            printf("CHOICE %d %s\n", i, p->str[i]);
+    }
     for (int pass = 0; pass < opt.passes; pass++) {
         if (pass)
             usleep((useconds_t)opt.pass_wait_ms * 1000);
