@@ -18,13 +18,15 @@ from motionwright.synthetic import make_moving_objects
 
 def make_shot(folder: Path, frames: int = 5, size: tuple[int, int] = (64, 48),
               seed: int = 3) -> tuple[Path, mw.DragEdit]:
-    """A small H.264 shot of moving objects and a drag of its first object on frame 0."""
+    """A small H.264 shot of moving objects and a drag of its first object on frame 0, inside
+    a box around it (an unmasked drag's preview is not reproducible from run to run yet)."""
     synth = make_moving_objects(frames, size, seed=seed)
     path = folder / "shot.mp4"
     mw.Clip.from_frames(synth.frames, fps=24).save(path, codec="h264")
     x, y = synth.tracks[0, 0]
+    box = mw.Mask.from_box(max(0, int(x) - 12), max(0, int(y) - 12), 24, 24, size=size)
     edit = mw.DragEdit(mw.PointSet(np.array([[x, y]], np.float32)),
-                       mw.PointSet(np.array([[x + 3, y]], np.float32)))
+                       mw.PointSet(np.array([[x + 3, y]], np.float32)), mask=box)
     return path, edit
 
 

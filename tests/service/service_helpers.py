@@ -28,6 +28,7 @@ class CountingRender:
     def __init__(self, delay: float = 0.0) -> None:
         self.calls: list[tuple[int, int]] = []
         self.labels: list[str | None] = []  # the request label of each call
+        self.completed: list[tuple[int, int]] = []  # chunks rendered to the end
         self.delay = delay
         self.gate = threading.Event()
         self.gate.set()
@@ -42,5 +43,8 @@ class CountingRender:
         self.gate.wait(30)
         if self.delay:
             time.sleep(self.delay)
-        return render_chunk(request, start, stop, models=models, progress=progress,
-                            cancel=cancel)
+        frames = render_chunk(request, start, stop, models=models, progress=progress,
+                              cancel=cancel)
+        with self._lock:
+            self.completed.append((start, stop))
+        return frames

@@ -75,3 +75,17 @@ def test_client_imports_without_aiohttp():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=dict(os.environ), timeout=60)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr
+
+
+def test_cache_sizes_parse():
+    import argparse
+
+    from motionwright.cli.cmd_serve import parse_bytes
+
+    assert parse_bytes("20G") == 20 << 30
+    assert parse_bytes("512M") == 512 << 20
+    assert parse_bytes("1.5GB") == 3 << 29
+    assert parse_bytes("1000000") == 1000000
+    for bad in ("", "10Q", "-1G", "0"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            parse_bytes(bad)

@@ -53,6 +53,9 @@ def test_render_through_the_server_equals_in_process_and_resubmit_is_cached(tmp_
         assert rgba.shape[-1] == 4 and (rgba[..., 3] == 255).all()
         as_float = client.frame(view["id"], 1, "float32", copy=False)
         np.testing.assert_allclose(as_float[..., :3], expected[1] / 255.0, atol=1e-6)
+        batched = np.stack([f[..., :3] for f in client.frames(view["id"], batch=2)])
+        np.testing.assert_array_equal(batched, expected)
+        assert len(list(client.frames(view["id"], 1, 3, "uint16"))) == 2
         clip = client.result_clip(view["id"])
         np.testing.assert_array_equal(clip.to_array(), expected)
         # The same render again: answered 200 from the cache, done at once.
@@ -112,6 +115,11 @@ def test_malformed_requests_get_4xx_and_the_server_keeps_serving(tmp_path, shot)
                                       ("GET", "/v1/jobs?colour=red", 400),
                                       ("GET", "/v1/jobs/nope/frames/x", 400),
                                       ("GET", "/v1/jobs/nope/frames/0", 404),
+                                      ("GET", "/v1/jobs/nope/frames?start=0&stop=2", 404),
+                                      ("GET", "/v1/jobs/nope/frames?start=5&stop=2", 400),
+                                      ("GET", "/v1/jobs/nope/frames?start=0&stop=5000", 400),
+                                      ("GET", "/v1/jobs/nope/frames?start=-1&stop=2", 400),
+                                      ("GET", "/v1/jobs/nope/frames?start=0&stop=2&x=1", 400),
                                       ("PUT", "/v1/jobs", 405),
                                       ("GET", "/v2/health", 404)):
             got, data = _raw(server, method, route)
@@ -222,8 +230,9 @@ def test_uploaded_frames_render_like_the_same_frames_in_process(tmp_path):
 
     synth = make_moving_objects(4, (48, 32), seed=2)
     x, y = synth.tracks[0, 0]
+    box = mw.Mask.from_box(max(0, int(x) - 10), max(0, int(y) - 10), 20, 20, size=(48, 32))
     edit = mw.DragEdit(mw.PointSet(np.array([[x, y]], np.float32)),
-                       mw.PointSet(np.array([[x + 2, y + 1]], np.float32)))
+                       mw.PointSet(np.array([[x + 2, y + 1]], np.float32)), mask=box)
     expected = mw.render(mw.Clip.from_frames(synth.frames, fps=25), [edit]).to_array()
     with running_server(tmp_path) as (_server, client):
         source = client.upload(synth.frames, fps=25)

@@ -94,3 +94,20 @@ def test_detach_starts_a_background_server_once(tmp_path, monkeypatch, capsys):
     assert _gone(pid) and not server_file(runtime).exists()
     with pytest.raises(errors.ServerNotRunningError):
         Client.find(runtime)
+
+
+def test_ensure_running_starts_a_server_when_none_answers(tmp_path, monkeypatch):
+    for name, value in env_for(tmp_path).items():
+        monkeypatch.setenv(name, value)
+    client = Client.ensure_running(timeout=60)
+    pid = client.info.pid
+    try:
+        assert pid != os.getpid() and client.health()["protocol"] == 1
+        assert Client.find().info.pid == pid
+    finally:
+        os.kill(pid, signal.SIGINT)  # what Ctrl-C sends: the same clean stop
+    deadline = time.monotonic() + 60
+    while not _gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _gone(pid) and not server_file(tmp_path / "run").exists()
+    assert "render server stopped" in (tmp_path / "data" / "server.log").read_text()

@@ -167,6 +167,13 @@ def test_uploaded_frames_are_a_source(service, shot):
     assert job["state"] == "done" and job["frames"] == 3
     expected = mw.render(mw.Clip.from_frames(scene.frames[:3]), [drag_for(scene)]).to_array()
     assert np.array_equal(frames_of(service, job["id"], 3), expected)
+    part = {**request, "source": {**request["source"], "start": 1, "stop": 3}}
+    job = service.wait(service.submit(part)["id"], timeout=60)
+    assert job["state"] == "done" and job["frames"] == 2
+    expected = mw.render(mw.Clip.from_frames(scene.frames[1:3]), [drag_for(scene)]).to_array()
+    assert np.array_equal(frames_of(service, job["id"], 2), expected)
+    with pytest.raises(FrameRangeError, match="upload"):
+        service.submit({**request, "source": {**request["source"], "stop": 4}})
 
 
 def test_a_failing_job_is_reported_and_the_service_goes_on(tmp_path, shot):
@@ -221,3 +228,33 @@ def test_an_encoded_output_keeps_the_sources_rate_timecode_and_audio(tmp_path):
     assert out.start_timecode == clip[1:5].start_timecode
     with av.open(target) as container:
         assert len(container.streams.audio) == 1
+
+
+def test_a_methods_intermediate_preview_shows_until_frames_exist(tmp_path, shot):
+    import threading
+
+    from motionwright.progress import ProgressEvent
+    from motionwright.service.chunks import render_chunk
+
+    path, scene = shot
+    gate = threading.Event()
+    marker = np.full((24, 32, 3), 77, np.uint8)
+
+    def render(request, start, stop, *, models=None, progress=None, cancel=None):
+        if start == 0:
+            progress(ProgressEvent("drag", 1, 4, 0.1, 0.3, preview=marker))
+            gate.wait(30)
+        return render_chunk(request, start, stop, progress=progress, cancel=cancel)
+
+    with Service(tmp_path / "d", workers=1, executor=LocalExecutor(1, render=render)) as svc:
+        job = svc.submit(request_for(path, [drag_for(scene)]))
+        deadline = time.monotonic() + 30
+        while svc.job(job["id"])["preview"] is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        running = svc.job(job["id"])
+        assert running["preview"]["index"] == -1 and running["progress"]["stage"] == "drag"
+        assert running["eta"] == 0.3
+        assert np.array_equal(framefile.read_rgb(running["preview"]["path"]), marker)
+        gate.set()
+        done = svc.wait(job["id"], timeout=60)
+        assert done["preview"]["index"] == 5

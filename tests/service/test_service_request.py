@@ -156,3 +156,18 @@ def test_diffusion_requests_name_the_missing_model(shot, tmp_path):
     path, scene = shot
     with pytest.raises(ModelNotFoundError, match="motionwright models add sd15"):
         parse({**request_for(path, [drag_for(scene)]), "backend": "diffusion"}, tmp_path)
+
+
+def test_diffusion_settings_are_checked_by_name(shot, tmp_path):
+    path, scene = shot
+    base = {**request_for(path, [drag_for(scene)]), "backend": "diffusion",
+            "models": {"sd15": str(tmp_path)}}
+    for settings, field in (({"memory": "huge"}, "settings.memory"),
+                            ({"iterations": 0}, "iterations"),
+                            ({"iterations": 2.5}, "settings.iterations"),
+                            ({"size": [4, 4]}, "settings.size"),
+                            ({"levels": "all"}, "settings.levels"),
+                            ({"colour": 1}, "settings.colour")):
+        with pytest.raises(InvalidInputError) as info:
+            parse({**base, "settings": settings}, tmp_path)
+        assert field in str(info.value)

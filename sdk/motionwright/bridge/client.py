@@ -30,10 +30,8 @@ from ..progress import ProgressEvent, is_cancelled
 from ..service.auth import authorization_header
 from ..service.discovery import ServerInfo, read_server_info, resolve_runtime_dir, server_file
 from ..service.protocol import PROTOCOL, error_class
+from .frames import JobFrames, read_descriptor, to_uint8
 
-FRAME_MAGIC = b"MWFRAME1"
-FRAME_HEADER_BYTES = 32
-SAMPLE_CODES = {1: "uint8", 2: "uint16", 3: "float32"}
 FINAL_STATES = ("done", "failed", "cancelled")
 _RETRYABLE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
@@ -241,7 +239,7 @@ class Client:
                     last_preview = view["preview"]
                     with contextlib.suppress(errors.MotionwrightError, OSError):
                         image = read_descriptor(view["preview"])[..., :3]
-                        image = _to_uint8(image)
+                        image = to_uint8(image)
                 progress(_progress_event(view, time.monotonic() - started, image))
             state = view["state"]
             if state == "done":
@@ -273,11 +271,34 @@ class Client:
                             query=query)[1]
 
     def frame(self, job_id: str, index: int, sample: str | None = "uint8", *,
-              copy: bool = True) -> np.ndarray:
+              copy: bool = True, out: np.ndarray | None = None) -> np.ndarray:
         """Result frame ``index`` of ``job_id`` as an ``H×W×4`` RGBA array of ``sample``
         (uint8 0-255, uint16 0-65535, float32 0-1), read from its file. ``copy=False`` maps
-        the file instead of reading it (read-only; fastest for large frames)."""
-        return read_descriptor(self.frame_descriptor(job_id, index, sample), copy=copy)
+        the file instead of reading it (read-only; fastest for large frames); ``out``: an
+        ``H×W×4`` C-contiguous array of that sample type to read into (no new allocation, the
+        fastest copy when fetching many frames)."""
+        return read_descriptor(self.frame_descriptor(job_id, index, sample), copy=copy,
+                               out=out)
+
+    def frames(self, job_id: str, start: int = 0, stop: int | None = None,
+               sample: str | None = "uint8", *, copy: bool = True, batch: int = 64):
+        """Yield result frames ``start..stop-1`` of ``job_id`` (``stop`` None: all) as
+        ``H×W×4`` arrays, asking for their descriptors ``batch`` at a time (one round trip per
+        batch instead of one per frame)."""
+        if stop is None:
+            stop = int(self.status(job_id)["frames"])
+        if not 0 <= start <= stop:
+            raise errors.FrameRangeError(f"start, stop: expected 0 <= start <= stop, got "
+                                         f"{start}, {stop}")
+        batch = max(1, min(int(batch), 1000))
+        for lo in range(start, stop, batch):
+            query = {"start": str(lo), "stop": str(min(stop, lo + batch))}
+            if sample is not None:
+                query["sample"] = sample
+            descriptors = self.request("GET", f"/v1/jobs/{_job_id(job_id)}/frames",
+                                       query=query)[1]["frames"]
+            for descriptor in descriptors:
+                yield read_descriptor(descriptor, copy=copy)
 
     def result_clip(self, job_id: str, *, fps: Any = None, like: Any = None):
         """The finished result of ``job_id`` as a lazy :class:`~motionwright.Clip` (RGB,
@@ -322,81 +343,6 @@ class Client:
 
     def __repr__(self) -> str:
         return f"Client({self.url!r}, pid={self.info.pid})"
-
-
-class JobFrames:
-    """A :class:`~motionwright.io.source.FrameSource` over a finished job's frame files, read
-    on demand (a clip of it can be saved with the SDK writer without loading it whole)."""
-
-    def __init__(self, client: Client, job_id: str, count: int, *, fps: Any = None,
-                 like: Any = None) -> None:
-        from ..timecode import as_rate
-
-        self._client, self._job, self._count = client, job_id, count
-        first = client.frame_descriptor(job_id, 0, None)
-        self.size = (int(first["width"]), int(first["height"]))
-        self._sample = first["sample"] if first["sample"] != "float32" else "uint16"
-        self.dtype = np.dtype(self._sample)
-        if like is not None:
-            self.fps, self.start_timecode = like.fps, like.start_timecode
-            self.derived_from = like
-        else:
-            self.fps = as_rate(fps if fps is not None else 24, "fps")
-            self.start_timecode = None
-
-    def __len__(self) -> int:
-        return self._count
-
-    def read(self, index: int) -> np.ndarray:
-        """Frame ``index`` as ``H×W×3`` RGB of the job's sample type."""
-        from ..io.source import check_index
-
-        check_index(index, self._count, f"job {self._job}")
-        rgba = self._client.frame(self._job, index, self._sample)
-        return np.ascontiguousarray(rgba[..., :3])
-
-
-def read_descriptor(descriptor: dict, *, copy: bool = True) -> np.ndarray:
-    """The ``H×W×4`` array of the frame file a descriptor names, checking that the file's
-    header matches it (a C client does the same with ``fread``/``mmap``)."""
-    path = descriptor["path"]
-    try:
-        with open(path, "rb") as fh:
-            header = fh.read(FRAME_HEADER_BYTES)
-            if len(header) != FRAME_HEADER_BYTES or header[:8] != FRAME_MAGIC:
-                raise errors.CorruptFileError(f"'{path}' is not a Motionwright frame file "
-                                              "(no MWFRAME1 header)")
-            width, height, channels, code, row_bytes, _ = np.frombuffer(header[8:], "<u4")
-            sample = SAMPLE_CODES.get(int(code))
-            expected = (int(descriptor["width"]), int(descriptor["height"]), 4,
-                        descriptor["sample"], int(descriptor["row_bytes"]))
-            if (int(width), int(height), int(channels), sample, int(row_bytes)) != expected:
-                raise errors.CorruptFileError(
-                    f"'{path}': header {width}x{height}x{channels} {sample} (row {row_bytes} "
-                    f"bytes) does not match the server's descriptor {expected}")
-            dtype = np.dtype(sample).newbyteorder("<")
-            if row_bytes != width * 4 * dtype.itemsize:
-                raise errors.CorruptFileError(f"'{path}': row_bytes {row_bytes}, expected "
-                                              f"{width * 4 * dtype.itemsize}")
-            shape = (int(height), int(width), 4)
-            if copy:
-                data = np.fromfile(fh, dtype=dtype, count=int(height) * int(width) * 4)
-                if data.size != height * width * 4:
-                    raise errors.CorruptFileError(f"'{path}' is truncated")
-                return data.reshape(shape)
-            return np.memmap(fh, dtype=dtype, mode="r", offset=FRAME_HEADER_BYTES, shape=shape)
-    except FileNotFoundError:
-        raise errors.FrameNotReadyError(
-            f"frame file '{path}' is gone (the job was deleted or its result evicted from the "
-            "cache); submit the job again") from None
-
-
-def _to_uint8(frame: np.ndarray) -> np.ndarray:
-    if frame.dtype == np.uint8:
-        return frame
-    if frame.dtype == np.uint16:
-        return ((frame.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
-    return np.clip(np.rint(frame * 255.0), 0, 255).astype(np.uint8)
 
 
 def _progress_event(view: dict, elapsed: float, image: Any) -> ProgressEvent:

@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="print the job views as JSON")
     for name, text in (("status", "one job's state and progress"),
                        ("cancel", "cancel a queued or running job"),
-                       ("wait", "wait for a job to finish, showing its progress"),
+                       ("wait", "wait for a job to finish, showing its progress; exit "
+                                "status 1 unless it is done"),
                        ("delete", "delete a job and its results (cancels it first)")):
         action = actions.add_parser(name, help=text)
         action.add_argument("id", help="the job id")
@@ -73,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         print_json(view)
     else:
         print(_line(view))
-    return 0 if view["state"] != "failed" else 1
+    # wait succeeds only when the job is done; status and cancel report whatever the state.
+    return 1 if args.action == "wait" and view["state"] != "done" else 0
 
 
 def _wait(client, args: argparse.Namespace) -> dict:

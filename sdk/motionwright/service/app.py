@@ -168,6 +168,37 @@ async def frame(request: web.Request) -> web.Response:
         await _call(request, "frame", request.match_info["id"], int(text), sample))
 
 
+MAX_FRAMES_PER_CALL = 1000
+
+
+async def frame_range(request: web.Request) -> web.Response:
+    """``GET /v1/jobs/{id}/frames?start=A&stop=B[&sample=...]``: ``{"frames": [descriptor,
+    ...]}`` for frames ``A..B-1`` (at most 1000 per call), in one round trip."""
+    unknown = sorted(set(request.query) - {"start", "stop", "sample"})
+    if unknown:
+        raise InvalidInputError(f"query: unknown parameter(s) {', '.join(unknown)}; expected "
+                                "start, stop and sample")
+    bounds = []
+    for name in ("start", "stop"):
+        text = request.query.get(name, "")
+        if not text.isdigit() or len(text) > 9:
+            raise InvalidInputError(f"{name}: expected a frame index (0 or more), got {text!r}")
+        bounds.append(int(text))
+    start, stop = bounds
+    if not start < stop <= start + MAX_FRAMES_PER_CALL:
+        raise InvalidInputError(f"stop: expected above start ({start}) and at most "
+                                f"{MAX_FRAMES_PER_CALL} frames after it, got {stop}")
+    sample = request.query.get("sample")
+    if sample is not None and sample not in SAMPLES:
+        raise InvalidInputError(f"sample: expected one of {', '.join(SAMPLES)}, got {sample!r}")
+    service, job_id = request.app[_SERVICE_KEY], request.match_info["id"]
+
+    def describe() -> list[dict]:
+        return [service.frame(job_id, i, sample) for i in range(start, stop)]
+
+    return web.json_response({"frames": await asyncio.to_thread(describe)})
+
+
 async def new_upload(request: web.Request) -> web.Response:
     """``POST /v1/uploads``: a folder for the client's frame files."""
     return web.json_response(await _call(request, "new_upload"), status=201)
@@ -196,6 +227,7 @@ def make_app(service: Any, token: str, *, max_body: int = MAX_BODY_BYTES) -> web
     app.router.add_get("/v1/jobs/{id}", job)
     app.router.add_post("/v1/jobs/{id}/cancel", cancel)
     app.router.add_delete("/v1/jobs/{id}", delete)
+    app.router.add_get("/v1/jobs/{id}/frames", frame_range)
     app.router.add_get("/v1/jobs/{id}/frames/{index}", frame)
     app.router.add_post("/v1/uploads", new_upload)
     app.router.add_get("/v1/cache", cache_info)

@@ -97,6 +97,16 @@ def source_identity(request) -> dict[str, Any]:
     return _pattern_identity(path)  # an image folder or a printf pattern
 
 
+def _media_identity(path: str) -> dict[str, Any]:
+    """Identity of a media file an edit reads (a reference clip), or its absence."""
+    p = Path(path)
+    if p.is_file():
+        return _file_identity(p)
+    if p.is_dir() or p.parent.is_dir():
+        return _pattern_identity(p)
+    return {"path": path, "missing": True}
+
+
 def model_identity(request) -> dict[str, Any]:
     """Fingerprints of the model files a diffusion request uses ({} for preview)."""
     if request.backend != "diffusion":
@@ -120,6 +130,8 @@ def request_key(request) -> str:
         "source": source_identity(request),
         "range": [request.source.get("start", 0), request.source.get("stop")],
         "edits": list(request.edits),
+        "media": [_media_identity(e["reference"]) for e in request.edits
+                  if isinstance(e.get("reference"), str)],
         "backend": request.backend,
         "models": model_identity(request),
         "settings": request.settings,

@@ -55,13 +55,17 @@ def convert(frame: np.ndarray, sample: str) -> np.ndarray:
         return frame
     if have == "uint8" and sample == "uint16":
         return frame.astype(np.uint16) * np.uint16(257)
-    values = frame.astype(np.float32) if have != "float32" else frame
     if have != "float32":
-        values = values / np.float32(_FULL[have])
+        values = frame.astype(np.float32)
+        values /= np.float32(_FULL[have])  # in place: a 1080p RGBA float frame is 33 MB
+    else:
+        values = frame
     if sample == "float32":
         return values.astype(np.float32, copy=False)
-    scaled = np.clip(values, 0.0, 1.0) * np.float32(_FULL[sample])
-    return np.rint(scaled).astype(DTYPES[sample].newbyteorder("="))
+    scaled = np.clip(values, 0.0, 1.0)
+    scaled *= np.float32(_FULL[sample])
+    np.rint(scaled, out=scaled)
+    return scaled.astype(DTYPES[sample].newbyteorder("="))
 
 
 def to_rgba(frame: np.ndarray, sample: str) -> np.ndarray:

@@ -14,6 +14,7 @@ import json
 import math
 import os
 import re
+import threading
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -30,6 +31,7 @@ OUTPUT_CODECS = ("h264", "hevc", "prores", "png")
 UPLOAD_ID = re.compile(r"^[0-9a-f]{32}$")
 _PREVIEW_SETTINGS = ("seed",)
 _TRANSFER_SETTINGS = ("seed", "steps", "size", "num_frames", "memory")
+_MEMORY_POLICIES = ("auto", "gpu", "balanced", "lowvram")
 
 
 @dataclass(frozen=True)
@@ -83,9 +85,45 @@ class JobRequest:
         from ..clip import Clip
 
         if "path" in self.source:
-            clip = Clip.open(self.source["path"])
+            clip = open_media(self.source["path"])
             return clip[self.source["start"]:self.source["stop"]]
-        return Clip.from_source(framefile.FrameFolder(self.upload_dir, self.source["fps"]))
+        frames = Clip.from_source(framefile.FrameFolder(self.upload_dir, self.source["fps"]))
+        return frames[self.source.get("start", 0):self.source.get("stop") or len(frames)]
+
+
+_MEDIA_KEPT = 4
+_media: dict[tuple, Any] = {}
+_media_lock = threading.Lock()
+_media_key_locks: dict[tuple, threading.Lock] = {}
+
+
+def open_media(path: str):
+    """``Clip.open(path)``, kept for the next requests while the file is unchanged (same real
+    path, size and modification time): opening a long video indexes all its packets, which
+    checking each request and rendering it would otherwise repeat. Clips are thread-safe."""
+    from ..clip import Clip
+
+    try:
+        st = os.stat(path)
+        key: tuple = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    except OSError:  # an image-sequence pattern: no single file to watch
+        return Clip.open(path)
+    with _media_lock:
+        if key in _media:
+            _media[key] = _media.pop(key)  # most recently used last
+            return _media[key]
+        lock = _media_key_locks.setdefault(key, threading.Lock())
+    with lock:
+        with _media_lock:
+            if key in _media:
+                return _media[key]
+        clip = Clip.open(path)
+        with _media_lock:
+            _media[key] = clip
+            while len(_media) > _MEDIA_KEPT:
+                _media.pop(next(iter(_media)))  # closed once no render uses it any more
+            _media_key_locks.pop(key, None)
+        return clip
 
 
 def parse_request(d: Any, *, data_dir: str | os.PathLike | None = None,
@@ -111,7 +149,8 @@ def parse_request(d: Any, *, data_dir: str | os.PathLike | None = None,
     backend = d.get("backend", "preview")
     if backend not in ("preview", "diffusion"):
         raise InvalidInputError(f"backend: expected 'preview' or 'diffusion', got {backend!r:.60}")
-    edits = _parse_edits(d["edits"])
+    edits = _parse_edits(d["edits"], os.path.dirname(source["path"]) if "path" in source
+                         else upload_dir)
     models = _parse_models(d.get("models"))
     settings = _parse_settings(d.get("settings"), backend, edits)
     sample, output_file = _parse_output(d.get("output"), source, root, allowed_output_roots)
@@ -138,9 +177,7 @@ def _checked_against_media(request: JobRequest) -> JobRequest:
 
     source = dict(request.source)
     if "path" in source:
-        from ..clip import Clip
-
-        media = Clip.open(source["path"])
+        media = open_media(source["path"])
         total = len(media)
         start, stop = source["start"], source.get("stop")
         stop = total if stop is None else stop
@@ -151,8 +188,14 @@ def _checked_against_media(request: JobRequest) -> JobRequest:
         source["stop"] = stop
         clip = media[start:stop]
     else:
-        clip = request.open_clip()
-        source["start"], source["stop"] = 0, len(clip)
+        total = len(framefile.FrameFolder(request.upload_dir, source["fps"]))
+        stop = source.get("stop") or total
+        if not source["start"] < stop <= total:
+            raise FrameRangeError(
+                f"source.start/stop: frames [{source['start']}, {stop}) are not inside the "
+                f"upload's {total} frames; use 0 <= start < stop <= {total}")
+        source["stop"] = stop
+        clip = dataclasses.replace(request, source=source).open_clip()
     if len(clip) < 1:
         raise FrameRangeError("source: the source has no frames")
     sample = request.sample or ("uint8" if clip.dtype == "uint8" else "uint16")
@@ -249,11 +292,17 @@ def _parse_source(value: Any, root: Path | None) -> tuple[dict[str, Any], str | 
         folder = root / "uploads" / upload
         if not folder.is_dir():
             raise MediaNotFoundError(f"source.upload: no upload {upload!r}; create one first")
-        return {"upload": upload, "fps": str(Fraction(fps))}, str(folder)
+        out = {"upload": upload, "fps": str(Fraction(fps)),
+               "start": _int(value.get("start", 0), "source.start")}
+        if value.get("stop") is not None:
+            out["stop"] = _int(value["stop"], "source.stop", out["start"] + 1)
+        return out, str(folder)
     raise InvalidInputError("source: expected a 'path' (media file) or an 'upload' (upload id)")
 
 
-def _parse_edits(value: Any) -> list[dict[str, Any]]:
+def _parse_edits(value: Any, base_dir: str | None) -> list[dict[str, Any]]:
+    """The edits' dict forms, rebuilt through the SDK (media paths in them made absolute
+    against the source's folder)."""
     from ..edits import edit_from_dict
 
     if not isinstance(value, list) or not value:
@@ -266,7 +315,7 @@ def _parse_edits(value: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise InvalidInputError(f"edits[{i}]: expected an object, got {type(item).__name__}")
         try:
-            edit = edit_from_dict(item)
+            edit = edit_from_dict(item, base_dir)
         except InvalidInputError as exc:
             raise type(exc)(f"edits[{i}]: {exc}") from exc
         except (KeyError, TypeError, ValueError) as exc:
@@ -303,6 +352,10 @@ def _parse_settings(value: Any, backend: str, edits: list[dict[str, Any]]) -> di
     if backend == "preview":
         _refuse_unknown(value, _PREVIEW_SETTINGS, "settings")
         return dict(value)
+    if "memory" in value and value["memory"] not in _MEMORY_POLICIES:
+        raise InvalidInputError(
+            f"settings.memory: expected one of {', '.join(_MEMORY_POLICIES)}, got "
+            f"{value['memory']!r:.60}")
     if all(e.get("kind") == "drag" for e in edits):
         drag_settings(value)
     else:

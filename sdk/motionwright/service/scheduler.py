@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import Cancelled, MotionwrightError
 from ..progress import CancelToken, ProgressEvent
 from . import framefile
@@ -29,6 +31,7 @@ from .request import parse_request
 
 _LANES = {"cpu": ("preview",), "gpu": ("diffusion",)}
 _PROGRESS_INTERVAL = 0.5  # seconds between progress writes for step events
+INTERMEDIATE_PREVIEW = "preview.mwf"  # a running method's latest intermediate frame
 
 
 def error_view(exc: BaseException) -> dict[str, str]:
@@ -166,13 +169,15 @@ class Scheduler:
         total_frames = int(job["frames"])
         chunks = plan_chunks(request, total_frames)
         done = set(self.store.done_chunks(job_id))
-        tracker = _Progress(self.store, job_id, total_frames, done)
+        tracker = _Progress(self.store, job_id, total_frames, done, folder=folder)
         if request.backend == "preview":
             for chunk in chunks:  # written completely by a killed run, not yet recorded
                 if chunk not in done and all((folder / framefile.frame_name(i)).is_file()
                                              for i in range(*chunk)):
                     done.add(chunk)
                     tracker.chunk_finished(chunk, rendered=False)
+        if done and job.get("cache_key") and not job.get("cached"):
+            _check_unchanged(request, job["cache_key"])
         remaining = [c for c in chunks if c not in done]
         self.store.update(job_id, error=None)
         if remaining:
@@ -252,6 +257,18 @@ class Scheduler:
         shutil.rmtree(self.jobs_root / job_id, ignore_errors=True)
 
 
+def _check_unchanged(request, key: str) -> None:
+    """Refuse to resume a job whose source, models or Motionwright changed since it started:
+    its finished frames and the new ones would not belong together."""
+    from ..errors import ServiceError
+    from .cache import request_key
+
+    if request_key(request) != key:
+        raise ServiceError(
+            "the job's source media, models or Motionwright version changed since it started, "
+            "so its finished chunks cannot be joined with new ones; submit it again")
+
+
 def token_check(token: CancelToken) -> None:
     """Raise Cancelled if ``token`` was cancelled."""
     if token.cancelled:
@@ -262,8 +279,10 @@ class _Progress:
     """A job's progress: frames of finished chunks, with an ETA from this run's rate, written
     to the store with each chunk; step events (diffusion) written at most every half second."""
 
-    def __init__(self, store, job_id: str, total: int, done: set[tuple[int, int]]) -> None:
+    def __init__(self, store, job_id: str, total: int, done: set[tuple[int, int]], *,
+                 folder: Path | None = None) -> None:
         self.store = store
+        self.folder = folder
         self.job_id = job_id
         self.total = total
         self.frames_done = sum(b - a for a, b in done)
@@ -299,5 +318,19 @@ class _Progress:
             if now - self._last_write < _PROGRESS_INTERVAL and event.done < event.total:
                 return
             self._last_write = now
+        fields: dict[str, Any] = {}
+        preview = getattr(event, "preview", None)
+        if self.folder is not None and _is_frame(preview):
+            # A method's intermediate result (diffusion): shown until real frames exist.
+            framefile.write_frame(self.folder / INTERMEDIATE_PREVIEW, preview, "uint8"
+                                  if preview.dtype == np.uint8 else "uint16")
+            with self._lock:
+                if self.frames_done == 0:
+                    fields["preview"] = -1
         self.store.update(self.job_id, eta=event.eta,
-                          progress=self.view(event.stage, event.done, event.total))
+                          progress=self.view(event.stage, event.done, event.total), **fields)
+
+
+def _is_frame(value: Any) -> bool:
+    return (isinstance(value, np.ndarray) and value.ndim == 3 and value.shape[2] in (3, 4)
+            and value.dtype in (np.uint8, np.uint16))

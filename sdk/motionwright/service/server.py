@@ -38,6 +38,7 @@ from .discovery import (
 
 LOOPBACK_HOSTS = ("127.0.0.1", "::1")
 LOG_NAME = "server.log"
+HANDLER_THREADS = 32
 
 
 def check_host(host: str) -> str:
@@ -99,8 +100,14 @@ def _single_server_lock(runtime_dir: Path) -> Iterator[None]:
 
 async def _listen(app: Any, host: str, port: int) -> tuple[Any, str]:
     """Start serving ``app`` on ``host:port``; returns the runner and the URL (actual port)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from aiohttp import web
 
+    # The service's calls run on these threads; some wait (a cancel waits for the running
+    # chunk), so there are more of them than the default's CPU count + 4.
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=HANDLER_THREADS, thread_name_prefix="motionwright-http"))
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -132,14 +139,19 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, workers: int = 2,
           cache_max_bytes: int | None = None, ray: str | None = None,
           runtime_dir: str | os.PathLike | None = None, data_dir: str | os.PathLike | None = None,
           recover: bool = False, allowed_output_roots: tuple | list = (),
-          announce: Callable[[str], None] | None = print,
+          announce: Callable[[str], None] | None = None,
           stop: threading.Event | None = None) -> int:
     """Serve in the foreground until SIGINT/SIGTERM (or ``stop`` is set, from another thread);
-    returns 0 after a clean stop. ``announce`` receives one line when the server answers.
+    returns 0 after a clean stop. ``announce`` receives one line when the server answers and
+    one when it stopped (default: printed).
     ``recover`` moves an unreadable job database aside (see :class:`~.store.JobStore`);
     ``allowed_output_roots``: further folders requests may write output files in."""
     host, port = check_host(host), check_port(port)
     rdir = resolve_runtime_dir(runtime_dir)
+    if announce is None:
+        def announce(line: str) -> None:  # flushed: a detached server's stdout is its log
+            print(line, flush=True)
+
     with _single_server_lock(rdir):
         service = _make_service(data_dir, workers, cache_max_bytes, ray, recover=recover,
                                 allowed_output_roots=tuple(allowed_output_roots))
@@ -148,13 +160,12 @@ def serve(*, host: str = "127.0.0.1", port: int = 0, workers: int = 2,
             asyncio.run(_serve_until_stopped(service, host, port, rdir, announce, stop))
         finally:
             service.stop(drain=True)
-    if announce is not None:
-        announce("render server stopped")
+    announce("render server stopped")
     return 0
 
 
 async def _serve_until_stopped(service: Any, host: str, port: int, rdir: Path,
-                               announce: Callable[[str], None] | None,
+                               announce: Callable[[str], None],
                                stop: threading.Event | None) -> None:
     from .app import make_app
 
@@ -171,10 +182,10 @@ async def _serve_until_stopped(service: Any, host: str, port: int, rdir: Path,
     try:
         path = write_server_info(ServerInfo(url=url, token=token, pid=os.getpid(),
                                             version=__version__), rdir)
-        if announce is not None:
-            announce(f"render server at {url} (pid {os.getpid()}); clients find it through "
-                     f"{path}; Ctrl-C stops it")
+        announce(f"render server at {url} (pid {os.getpid()}); clients find it through "
+                 f"{path}; Ctrl-C stops it")
         await stopping.wait()
+        announce("stopping: running chunks finish, queued jobs stay queued for the next start")
     finally:
         remove_server_info(token, rdir)
         await runner.cleanup()

@@ -22,6 +22,7 @@ from . import framefile, paths
 from .cache import ResultCache, request_key
 from .chunks import plan_chunks
 from .request import parse_request
+from .scheduler import INTERMEDIATE_PREVIEW
 from .store import FINAL_STATES, STATES, JobStore
 
 PROTOCOL = 1
@@ -134,6 +135,13 @@ class Service:
         folder.mkdir(parents=True)
         stored = req.to_dict()
         hit = self._cache.lookup(key)
+        if hit is not None:
+            try:
+                self._cache.link_into(key, folder, int(hit["frames"]))
+            except OSError:  # evicted meanwhile: render it again
+                hit = None
+                for stale in folder.glob("*.mwf"):
+                    stale.unlink()
         frames = int(hit["frames"]) if hit else req.frames
         chunks = plan_chunks(req, frames)
         write_json(folder / "job.json", {"schema": JOB_SCHEMA, "id": job_id, "request": stored,
@@ -143,7 +151,6 @@ class Service:
                          frames=frames, chunks_total=len(chunks), cache_key=key)
             scheduler.notify()
             return self.job(job_id)
-        self._cache.link_into(key, folder, frames)
         state = "queued" if req.output_file is not None else "done"  # the file is still made
         done = {"stage": "done", "done": frames, "total": frames, "fraction": 1.0}
         store.create(job_id, request=stored, backend=req.backend, label=req.label,
@@ -264,10 +271,11 @@ class Service:
                                        "fraction": 0.0}
         preview = None
         if row["preview"] is not None:
-            path = (paths.jobs_dir(self.data_dir) / row["id"]
-                    / framefile.frame_name(int(row["preview"])))
+            index = int(row["preview"])
+            name = INTERMEDIATE_PREVIEW if index < 0 else framefile.frame_name(index)
+            path = paths.jobs_dir(self.data_dir) / row["id"] / name
             try:
-                preview = framefile.descriptor(path, int(row["preview"]))
+                preview = framefile.descriptor(path, index)
             except (OSError, ValueError):
                 preview = None
         return {"id": row["id"], "state": row["state"], "label": row["label"],
