@@ -109,6 +109,7 @@ def run_host(built: dict, shot: dict, *args: str, depth: str = "float", env: dic
            "--size", f"{W}x{H}", "--count", str(N), "--depth", depth, *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout,
                           check=False)
+    assert "VIOLATION" not in proc.stdout, proc.stdout  # e.g. a parameter set during render
     return proc, out
 
 

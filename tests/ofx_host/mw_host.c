@@ -432,11 +432,14 @@ static OfxStatus paramGetDerivative(OfxParamHandle p, OfxTime t, ...)
 static OfxStatus paramGetIntegral(OfxParamHandle p, OfxTime a, OfxTime b, ...)
 { (void)p; (void)a; (void)b; return kOfxStatErrUnsupported; }
 static int in_render = 0;
+/* The actions in which the OpenFX standard lets a plugin set parameter values. */
+static int params_settable = 0;
+static const char *current_action = NULL;
 static OfxStatus paramSetValue(OfxParamHandle p, ...)
 {
     CHECK_H(p);
-    if (in_render) {
-        printf("VIOLATION paramSetValue during render\n");
+    if (!params_settable) {
+        printf("VIOLATION paramSetValue during %s\n", current_action ? current_action : "no action");
         return kOfxStatFailed;
     }
     va_list ap;
@@ -537,7 +540,15 @@ static OfxStatus act(const char *action, void *handle, OfxPropertySetHandle in, 
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     t0 = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    current_action = action;
+    params_settable = !strcmp(action, kOfxActionCreateInstance) ||
+                      !strcmp(action, kOfxActionInstanceChanged) ||
+                      !strcmp(action, kOfxActionBeginInstanceChanged) ||
+                      !strcmp(action, kOfxActionEndInstanceChanged) ||
+                      !strcmp(action, kOfxActionSyncPrivateData);
     OfxStatus st = plugin->mainEntry(action, handle, in, out);
+    params_settable = 0;
+    current_action = NULL;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     long long ms = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 - t0;
     printf("ACTION %s %d %lld\n", action, st, ms);
@@ -726,6 +737,7 @@ static void run_cycle(void)
             clipReleaseImage(h);
         }
         act(kOfxImageEffectActionEndSequenceRender, inst, NULL, NULL, 0);
+        act(kOfxActionSyncPrivateData, inst, NULL, NULL, 0);
     }
     if (opt.press_open)
         set_param(inst, "openEditor", NULL, 0);

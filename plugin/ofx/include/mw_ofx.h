@@ -184,6 +184,7 @@ typedef struct OfxMessageSuiteV1 {
 #define kOfxActionBeginInstanceChanged "OfxActionBeginInstanceChanged"
 #define kOfxActionEndInstanceChanged "OfxActionEndInstanceChanged"
 #define kOfxActionPurgeCaches "OfxActionPurgeCaches"
+#define kOfxActionSyncPrivateData "OfxActionSyncPrivateData"
 #define kOfxImageEffectActionDescribeInContext "OfxImageEffectActionDescribeInContext"
 #define kOfxImageEffectActionGetClipPreferences "OfxImageEffectActionGetClipPreferences"
 #define kOfxImageEffectActionGetRegionOfDefinition "OfxImageEffectActionGetRegionOfDefinition"

@@ -419,7 +419,9 @@ static OfxStatus main_entry(const char *action, const void *handle, OfxPropertyS
         return is_identity(inst, in_args, out_args);
     if (!strcmp(action, kOfxImageEffectActionGetFramesNeeded))
         return mw_frames_needed(inst, in_args, out_args);
-    if (!strcmp(action, kOfxImageEffectActionEndSequenceRender)) {
+    if (!strcmp(action, kOfxActionSyncPrivateData)) {
+        /* One of the few actions allowed to set parameters: the status string follows the
+         * last render here (never from the render itself). */
         if (inst->status[0])
             show_status(inst, inst->status);
         return kOfxStatOK;
