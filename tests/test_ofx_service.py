@@ -4,6 +4,8 @@ rendering from the project's media and from frames the host sends."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -48,3 +50,21 @@ def test_plugin_pixels_equal_the_sdk_render_through_the_service(built, shot, rea
             want = np.concatenate([deep[t], np.full((*deep.shape[1:3], 1), 65535, np.uint16)],
                                   -1)
         assert np.array_equal(img, want), (t, proc.stdout[-2000:])
+
+
+def test_the_job_goes_on_after_the_host_closes_and_the_next_session_picks_it_up(
+        built, shot, real_service):  # noqa: F811
+    first, out = run_host(built, shot, "--project", str(shot["project"]), "--clip", "1",
+                          "--times", "2", depth="byte")
+    assert first.returncode == 0, first.stdout + first.stderr
+    _, img = read_dump(out / "pass0_t2.raw")
+    assert not np.array_equal(img, _opaque(shot["result"][2]))  # still rendering then
+    (job,) = real_service.jobs()
+    deadline = time.monotonic() + 60
+    while real_service.job(job["id"])["state"] != "done" and time.monotonic() < deadline:
+        time.sleep(0.1)
+    second, out = run_host(built, shot, "--project", str(shot["project"]), "--clip", "1",
+                           "--times", "2", depth="byte")
+    assert second.returncode == 0, second.stdout + second.stderr
+    _, img = read_dump(out / "pass0_t2.raw")
+    assert np.array_equal(img, _opaque(shot["result"][2]))  # the first render of the session
