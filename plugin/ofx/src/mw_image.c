@@ -81,6 +81,11 @@ int mw_frame_read(const char *path, int width, int height, mw_sample sample, mw_
         return -1;
     }
     size_t total = (size_t)rb * h;
+    if (total > ((size_t)1 << 31)) { /* 2 GiB: more than any frame a host would take */
+        fclose(fp);
+        snprintf(err, errn, "result frame %s is too large (%ux%u)", path, w, h);
+        return -1;
+    }
     f->pixels = malloc(total);
     if (!f->pixels) {
         fclose(fp);

@@ -121,6 +121,25 @@ static void fps_text(mw_instance *inst, char *out, size_t n)
         snprintf(out, n, "%ld/1000", lround(fps * 1000));
 }
 
+/* An id from the service is used in URLs and JSON: only letters, digits, '-' and '_'. */
+static int safe_id(const char *id)
+{
+    if (!id[0])
+        return 0;
+    for (; *id; id++)
+        if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z') ||
+              (*id >= '0' && *id <= '9') || *id == '-' || *id == '_'))
+            return 0;
+    return 1;
+}
+
+/* The text after "Motionwright: " in a status line (the whole line if it lacks the prefix). */
+static const char *status_text(const char *status)
+{
+    const char *prefix = "Motionwright: ";
+    return strncmp(status, prefix, strlen(prefix)) == 0 ? status + strlen(prefix) : status;
+}
+
 static uint64_t fnv1a(const char *s, uint64_t h)
 {
     for (; *s; s++) {
@@ -281,7 +300,8 @@ static int start_upload(render_ctx *c, const mw_server *srv)
     int ok = rep.status / 100 == 2 && rep.body && (v = mwj_get(rep.body, "id")) &&
              mwj_string(v, inst->upload_id, sizeof inst->upload_id) == 0 &&
              (v = mwj_get(rep.body, "path")) &&
-             mwj_string(v, inst->upload_dir, sizeof inst->upload_dir) == 0;
+             mwj_string(v, inst->upload_dir, sizeof inst->upload_dir) == 0 &&
+             safe_id(inst->upload_id);
     mw_reply_free(&rep);
     struct stat st;
     if (!ok || stat(inst->upload_dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -368,7 +388,7 @@ static int follow_job(render_ctx *c)
     }
     if (!strcmp(inst->job_id, "-")) { /* the service refused this request: say so again */
         free(req);
-        set_status(c, 1, -1, "%s", inst->status + strlen("Motionwright: "));
+        set_status(c, 1, -1, "%s", status_text(inst->status));
         return 0;
     }
     if (!inst->job_id[0]) {
@@ -402,7 +422,7 @@ static int follow_job(render_ctx *c)
         req = NULL;
         const char *v = rep.body ? mwj_get(rep.body, "id") : NULL;
         if (rep.status / 100 != 2 || !v || mwj_string(v, inst->job_id, sizeof inst->job_id) != 0 ||
-            strchr(inst->job_id, '/') || strchr(inst->job_id, '?') || strchr(inst->job_id, ' ')) {
+            !safe_id(inst->job_id)) {
             inst->job_id[0] = '\0';
             reply_error(&rep, err, sizeof err);
             if (rep.status / 100 == 4) {
@@ -487,13 +507,15 @@ OfxStatus mw_render(mw_instance *inst, OfxPropertySetHandle in_args)
         set_status(&c, 0, -1, "render stopped by the host%s", NULL);
     else
         done = follow_job(&c);
+    if (!done && !c.status[0])
+        set_status(&c, 0, -1, "working%s", NULL);
     if (!done) {
         int have_src = get_image(inst->source, c.time, &src_h, &src, NULL) == 0;
         mw_copy_image(have_src ? &src : NULL, &c.out, c.window);
         if (have_src)
             MW.effect->clipReleaseImage(src_h);
         mw_overlay(&c.out, c.window, c.rod, c.status, c.fraction);
-        if (strcmp(c.status + strlen("Motionwright: "), "render stopped by the host") != 0)
+        if (strcmp(status_text(c.status), "render stopped by the host") != 0)
             snprintf(inst->status, sizeof inst->status, "%s", c.status);
         if (c.is_error)
             mw_post(inst, kOfxMessageError, c.status);
