@@ -44,7 +44,7 @@ def write_mwf(path: Path, frame: np.ndarray, sample: int) -> None:
         data = (rgba.astype(np.float32) / np.float32(255)).astype("<f4")
     h, w = rgba.shape[:2]
     head = b"MWFRAME1" + struct.pack("<6I", w, h, 4, sample, w * 4 * data.itemsize, 0)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f"{path.name}.{threading.get_ident()}.tmp")  # one per writer
     tmp.write_bytes(head + np.ascontiguousarray(data).tobytes())
     os.replace(tmp, path)
 
@@ -75,13 +75,15 @@ def expected_values(frames: np.ndarray, depth: str) -> np.ndarray:
     return (frames.astype(np.float32) / np.float32(255)).astype(np.float32)
 
 
-def build_host(out: Path, sanitize: bool = False) -> Path:
-    """Compile the test host; with ``sanitize`` under AddressSanitizer."""
+def build_host(out: Path, sanitize: bool | str = False) -> Path:
+    """Compile the test host; ``sanitize``: True (AddressSanitizer) or ``"thread"``."""
     from motionwright_bridge.ofx_build import find_compiler, source_dir
 
-    exe = out / ("mw_host_asan" if sanitize else "mw_host")
+    exe = out / {False: "mw_host", True: "mw_host_asan", "thread": "mw_host_tsan"}[sanitize]
     flags = ["-Wall", "-Wextra", "-Werror", "-std=gnu11", "-g", "-O1"]
-    if sanitize:
+    if sanitize == "thread":
+        flags += ["-fsanitize=thread"]
+    elif sanitize:
         flags += ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
     subprocess.run([find_compiler(), *flags, f"-I{source_dir() / 'include'}", str(HOST_SOURCE),
                     "-o", str(exe), "-ldl", "-lpthread", "-lm"], check=True)

@@ -385,3 +385,25 @@ def test_declarations_are_truthful_and_the_edit_choice_shows_project_clips(built
     assert "CHOICE 0 Match this clip's source media" in proc.stdout
     assert "CHOICE 1 1: shot" in proc.stdout  # relabelled from the project
     assert "CHOICE 2 Project clip 2" in proc.stdout
+
+
+@pytest.mark.slow
+def test_instances_render_at_once_without_data_races_under_thread_sanitizer(built, shot):
+    from motionwright_bridge.ofx_build import BINARY_NAME, build_ofx, platform_folder
+
+    root = built["root"]
+    bundle = build_ofx(root / "tsan", sanitize="thread")
+    tsan = {"plugin": bundle / "Contents" / platform_folder() / BINARY_NAME,
+            "host": build_host(root, sanitize="thread")}
+    with FakeService(shot["tmp"] / "run", shot["tmp"] / "data"):
+        proc, out = run_host(tsan, shot, "--project", str(shot["project"]), "--clip", "1",
+                             "--times", "0,3,5", "--passes", "4", "--pass-wait-ms", "900",
+                             "--instances", "3", depth="float",
+                             env={"TSAN_OPTIONS": "halt_on_error=1:exitcode=66"})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-4000:]
+    assert "ThreadSanitizer" not in proc.stderr
+    for i in range(3):
+        for t in (0, 3, 5):
+            _, img = read_dump(out / f"pass3_i{i}_t{t}.raw")
+            want = expected_values(_opaque(shot["result"][t]), "float")
+            assert np.array_equal(img, want), (i, t, messages(proc))

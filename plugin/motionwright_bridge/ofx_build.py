@@ -82,21 +82,24 @@ def info_plist(version: str) -> str:
 """
 
 
-def compile_command(output: Path, *, compiler: str | None = None, sanitize: bool = False,
+def compile_command(output: Path, *, compiler: str | None = None, sanitize: bool | str = False,
                     debug: bool = False) -> list[str]:
-    """The compiler command line that builds the plugin binary ``output``."""
+    """The compiler command line that builds the plugin binary ``output``. ``sanitize``:
+    True or ``"address"`` (AddressSanitizer + UBSan), ``"thread"`` (ThreadSanitizer)."""
     src = source_dir()
     cc = find_compiler(compiler)
     flags = [*WARNINGS, "-std=gnu11", "-fPIC", "-shared", "-fvisibility=hidden"]
     flags += ["-g", "-O1", "-fno-omit-frame-pointer"] if (sanitize or debug) else ["-O2"]
-    if sanitize:
+    if sanitize == "thread":
+        flags.append("-fsanitize=thread")
+    elif sanitize:
         flags.append("-fsanitize=address,undefined")
     sources = sorted(str(p) for p in (src / "src").glob("*.c"))
     return [cc, *flags, f"-I{src / 'include'}", *sources, "-o", str(output), "-lm", "-lpthread"]
 
 
-def build_ofx(out_dir: str | os.PathLike, *, compiler: str | None = None, sanitize: bool = False,
-              debug: bool = False) -> Path:
+def build_ofx(out_dir: str | os.PathLike, *, compiler: str | None = None,
+              sanitize: bool | str = False, debug: bool = False) -> Path:
     """Compile the plugin into ``out_dir/Motionwright.ofx.bundle`` (replacing an older one
     whole) and return the bundle's path. ``sanitize`` builds with AddressSanitizer for tests."""
     from motionwright import __version__

@@ -167,14 +167,17 @@ static struct {
     const char *plugin, *source_dir, *out_dir, *project, *depth, *components;
     int first, count, clip, backend, passes, pass_wait_ms, cycles, abort_renders, temporal;
     int negative_rows, row_padding, window_bounds, press_open, set_params, half, no_dump;
+    int instances;
     int window[4], has_window;
     double fps;
     int times[64], ntimes;
 } opt;
 
 /* ---- images and clips --------------------------------------------------------------------- */
+/* Renders of different instances run on threads of their own (--instances N): the render in
+ * progress is per thread, the counters atomic. */
 static int open_images = 0;
-static double render_time = 0;
+static __thread double render_time = 0;
 static int width = 0, height = 0;
 
 static size_t sample_bytes(void)
@@ -194,7 +197,7 @@ typedef struct image {
 } image;
 
 /* The output image of the render in progress: the host owns it and reads it afterwards. */
-static image *render_output = NULL;
+static __thread image *render_output = NULL;
 
 struct OfxImageClipStruct {
     char name[32];
@@ -272,7 +275,7 @@ static OfxStatus clipGetImage(OfxImageClipHandle clip, OfxTime time, const OfxRe
     int is_output = !strcmp(clip->name, kOfxImageEffectOutputClipName);
     if (is_output && render_output && fabs(time - render_time) < 1e-9) {
         render_output->refs++;
-        open_images++;
+        __atomic_add_fetch(&open_images, 1, __ATOMIC_SEQ_CST);
         *handle = &render_output->props;
         return kOfxStatOK;
     }
@@ -310,7 +313,7 @@ static OfxStatus clipGetImage(OfxImageClipHandle clip, OfxTime time, const OfxRe
     setString(&img->props, kOfxImageEffectPropComponents, 0, opt.components);
     setString(&img->props, kOfxImageEffectPropPreMultiplication, 0, kOfxImageOpaque);
     setDouble(&img->props, kOfxPropTime, 0, time);
-    open_images++;
+    __atomic_add_fetch(&open_images, 1, __ATOMIC_SEQ_CST);
     *handle = &img->props;
     return kOfxStatOK;
 }
@@ -320,7 +323,7 @@ static OfxStatus clipReleaseImage(OfxPropertySetHandle h)
     if (!h)
         return kOfxStatErrBadHandle;
     image *img = (image *)h; /* props is the first member */
-    open_images--;
+    __atomic_sub_fetch(&open_images, 1, __ATOMIC_SEQ_CST);
     if (--img->refs > 0 || img == render_output)
         return kOfxStatOK;
     props_free(&img->props);
@@ -431,10 +434,10 @@ static OfxStatus paramGetDerivative(OfxParamHandle p, OfxTime t, ...)
 { (void)p; (void)t; return kOfxStatErrUnsupported; }
 static OfxStatus paramGetIntegral(OfxParamHandle p, OfxTime a, OfxTime b, ...)
 { (void)p; (void)a; (void)b; return kOfxStatErrUnsupported; }
-static int in_render = 0;
+static __thread int in_render = 0;
 /* The actions in which the OpenFX standard lets a plugin set parameter values. */
-static int params_settable = 0;
-static const char *current_action = NULL;
+static __thread int params_settable = 0;
+static __thread const char *current_action = NULL;
 static OfxStatus paramSetValue(OfxParamHandle p, ...)
 {
     CHECK_H(p);
@@ -554,12 +557,12 @@ static OfxStatus act(const char *action, void *handle, OfxPropertySetHandle in, 
     printf("ACTION %s %d %lld\n", action, st, ms);
     if (must_succeed && st != kOfxStatOK && st != kOfxStatReplyDefault) {
         printf("FAILED %s %d\n", action, st);
-        failures++;
+        __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
     }
     return st;
 }
 
-static void dump(OfxPropertySetHandle h, double time, int pass)
+static void dump(OfxPropertySetHandle h, double time, int pass, int index)
 {
     char path[4096];
     void *data;
@@ -567,7 +570,10 @@ static void dump(OfxPropertySetHandle h, double time, int pass)
     getPointer(h, kOfxImagePropData, 0, &data);
     getIntN(h, kOfxImagePropBounds, 4, bounds);
     getInt(h, kOfxImagePropRowBytes, 0, &rb);
-    snprintf(path, sizeof path, "%s/pass%d_t%d.raw", opt.out_dir, pass, (int)time);
+    if (index < 0)
+        snprintf(path, sizeof path, "%s/pass%d_t%d.raw", opt.out_dir, pass, (int)time);
+    else
+        snprintf(path, sizeof path, "%s/pass%d_i%d_t%d.raw", opt.out_dir, pass, index, (int)time);
     FILE *f = fopen(path, "wb");
     if (!f)
         return;
@@ -638,6 +644,74 @@ static void set_param(OfxImageEffectHandle e, const char *name, const char *s, i
     props_free(&in);
 }
 
+/* GetRegionOfDefinition, GetFramesNeeded, IsIdentity and Render at every time, on one instance. */
+static void render_times(OfxImageEffectHandle inst, int pass, int index)
+{
+    struct OfxPropertySetStruct in = {0}, out = {0};
+    for (int k = 0; k < opt.ntimes; k++) {
+        double t = opt.times[k];
+        double scale[2] = {opt.half ? 0.5 : 1, opt.half ? 0.5 : 1};
+        setDouble(&in, kOfxPropTime, 0, t);
+        setDoubleN(&in, kOfxImageEffectPropRenderScale, 2, scale);
+        act(kOfxImageEffectActionGetRegionOfDefinition, inst, &in, &out, 1);
+        props_free(&out);
+        act(kOfxImageEffectActionGetFramesNeeded, inst, &in, &out, 1);
+        double range[2];
+        if (getDoubleN(&out, kOfxImageClipPropFrameRangePrefix "Source", 2, range) == kOfxStatOK)
+            printf("FRAMES_NEEDED %g %g\n", range[0], range[1]);
+        props_free(&out);
+        OfxStatus id = act(kOfxImageEffectActionIsIdentity, inst, &in, &out, 0);
+        props_free(&out);
+        if (id == kOfxStatOK) {
+            printf("IDENTITY %g\n", t);
+            continue;
+        }
+        int window[4] = {0, 0, opt.half ? width / 2 : width, opt.half ? height / 2 : height};
+        if (opt.has_window)
+            memcpy(window, opt.window, sizeof window);
+        setIntN(&in, kOfxImageEffectPropRenderWindow, 4, window);
+        setString(&in, kOfxImageEffectPropFieldToRender, 0, "OfxImageFieldNone");
+        OfxPropertySetHandle h;
+        render_output = NULL;
+        render_time = t;
+        OfxImageClipHandle output;
+        if (clipGetHandle(inst, kOfxImageEffectOutputClipName, &output, NULL) != kOfxStatOK ||
+            clipGetImage(output, t, NULL, &h) != kOfxStatOK) {
+            __atomic_add_fetch(&failures, 1, __ATOMIC_SEQ_CST);
+            break;
+        }
+        render_output = (image *)h;
+        render_output->refs = 0;
+        __atomic_sub_fetch(&open_images, 1, __ATOMIC_SEQ_CST);
+        in_render = 1;
+        act(kOfxImageEffectActionRender, inst, &in, NULL, 1);
+        in_render = 0;
+        props_free(&in);
+        if (render_output->refs != 0)
+            printf("LEAK output image held after render\n");
+        if (!opt.no_dump)
+            dump(h, t, pass, index);
+        image *done = render_output;
+        render_output = NULL;
+        done->refs = 1;
+        __atomic_add_fetch(&open_images, 1, __ATOMIC_SEQ_CST);
+        clipReleaseImage(h);
+    }
+    props_free(&in);
+}
+
+struct job {
+    OfxImageEffectHandle inst;
+    int pass, index;
+};
+
+static void *render_thread(void *arg)
+{
+    struct job *j = arg;
+    render_times(j->inst, j->pass, j->index);
+    return NULL;
+}
+
 static void run_cycle(void)
 {
     OfxImageEffectHandle desc = calloc(1, sizeof *desc), ctx = calloc(1, sizeof *ctx),
@@ -663,6 +737,19 @@ static void run_cycle(void)
     }
     act(kOfxImageEffectActionGetClipPreferences, inst, NULL, &out, 1);
     props_free(&out);
+    OfxImageEffectHandle extra[8] = {0};
+    for (int i = 1; i < opt.instances; i++) {
+        extra[i - 1] = calloc(1, sizeof *inst);
+        copy_defs(extra[i - 1], ctx);
+        setString(&extra[i - 1]->props, kOfxImageEffectPropContext, 0, kOfxImageEffectContextFilter);
+        act(kOfxActionCreateInstance, extra[i - 1], NULL, NULL, 1);
+        if (opt.set_params) {
+            if (opt.project)
+                set_param(extra[i - 1], "project", opt.project, 0);
+            set_param(extra[i - 1], "clip", NULL, opt.clip);
+            set_param(extra[i - 1], "backend", NULL, opt.backend);
+        }
+    }
     /* What the plugin declared, for the tests to check. */
     const char *declared[] = {kOfxImageEffectPluginRenderThreadSafety,
                               kOfxImageEffectPropTemporalClipAccess,
@@ -687,54 +774,17 @@ static void run_cycle(void)
     for (int pass = 0; pass < opt.passes; pass++) {
         if (pass)
             usleep((useconds_t)opt.pass_wait_ms * 1000);
-        for (int k = 0; k < opt.ntimes; k++) {
-            double t = opt.times[k];
-            double scale[2] = {opt.half ? 0.5 : 1, opt.half ? 0.5 : 1};
-            setDouble(&in, kOfxPropTime, 0, t);
-            setDoubleN(&in, kOfxImageEffectPropRenderScale, 2, scale);
-            act(kOfxImageEffectActionGetRegionOfDefinition, inst, &in, &out, 1);
-            props_free(&out);
-            act(kOfxImageEffectActionGetFramesNeeded, inst, &in, &out, 1);
-            double range[2];
-            if (getDoubleN(&out, kOfxImageClipPropFrameRangePrefix "Source", 2, range) == kOfxStatOK)
-                printf("FRAMES_NEEDED %g %g\n", range[0], range[1]);
-            props_free(&out);
-            OfxStatus id = act(kOfxImageEffectActionIsIdentity, inst, &in, &out, 0);
-            props_free(&out);
-            if (id == kOfxStatOK) {
-                printf("IDENTITY %g\n", t);
-                continue;
+        if (opt.instances <= 1) {
+            render_times(inst, pass, -1);
+        } else {
+            pthread_t threads[8];
+            struct job jobs[8];
+            for (int i = 0; i < opt.instances; i++) {
+                jobs[i] = (struct job){i == 0 ? inst : extra[i - 1], pass, i};
+                pthread_create(&threads[i], NULL, render_thread, &jobs[i]);
             }
-            int window[4] = {0, 0, opt.half ? width / 2 : width, opt.half ? height / 2 : height};
-            if (opt.has_window)
-                memcpy(window, opt.window, sizeof window);
-            setIntN(&in, kOfxImageEffectPropRenderWindow, 4, window);
-            setString(&in, kOfxImageEffectPropFieldToRender, 0, "OfxImageFieldNone");
-            OfxPropertySetHandle h;
-            render_output = NULL;
-            render_time = t;
-            OfxImageClipHandle output;
-            if (clipGetHandle(inst, kOfxImageEffectOutputClipName, &output, NULL) != kOfxStatOK ||
-                clipGetImage(output, t, NULL, &h) != kOfxStatOK) {
-                failures++;
-                break;
-            }
-            render_output = (image *)h;
-            render_output->refs = 0;
-            open_images--;
-            in_render = 1;
-            act(kOfxImageEffectActionRender, inst, &in, NULL, 1);
-            in_render = 0;
-            props_free(&in);
-            if (render_output->refs != 0)
-                printf("LEAK output image held after render\n");
-            if (!opt.no_dump)
-                dump(h, t, pass);
-            image *done = render_output;
-            render_output = NULL;
-            done->refs = 1;
-            open_images++;
-            clipReleaseImage(h);
+            for (int i = 0; i < opt.instances; i++)
+                pthread_join(threads[i], NULL);
         }
         act(kOfxImageEffectActionEndSequenceRender, inst, NULL, NULL, 0);
         act(kOfxActionSyncPrivateData, inst, NULL, NULL, 0);
@@ -742,6 +792,10 @@ static void run_cycle(void)
     if (opt.press_open)
         set_param(inst, "openEditor", NULL, 0);
     act(kOfxActionDestroyInstance, inst, NULL, NULL, 1);
+    for (int i = 1; i < opt.instances; i++) {
+        act(kOfxActionDestroyInstance, extra[i - 1], NULL, NULL, 1);
+        effect_free(extra[i - 1]);
+    }
     act(kOfxImageEffectActionGetClipPreferences, inst, NULL, &out, 0); /* a stale handle */
     props_free(&out);
     act(kOfxActionUnload, NULL, NULL, NULL, 1);
@@ -808,6 +862,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--no-temporal")) opt.temporal = 0;
         else if (!strcmp(a, "--no-params")) opt.set_params = 0;
         else if (!strcmp(a, "--half")) opt.half = 1;
+        else if (!strcmp(a, "--instances")) { opt.instances = atoi(v); i++; if (opt.instances > 8) opt.instances = 8; }
         else if (!strcmp(a, "--no-dump")) opt.no_dump = 1;
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
     }
