@@ -419,6 +419,14 @@ static OfxStatus main_entry(const char *action, const void *handle, OfxPropertyS
         return is_identity(inst, in_args, out_args);
     if (!strcmp(action, kOfxImageEffectActionGetFramesNeeded))
         return mw_frames_needed(inst, in_args, out_args);
+    if (!strcmp(action, kOfxActionPurgeCaches)) {
+        /* Forget the followed job: the next render submits again (host frames sent anew). */
+        pthread_mutex_lock(&inst->lock);
+        inst->key[0] = inst->job_id[0] = inst->upload_id[0] = '\0';
+        inst->uploaded = 0;
+        pthread_mutex_unlock(&inst->lock);
+        return kOfxStatOK;
+    }
     if (!strcmp(action, kOfxActionSyncPrivateData)) {
         /* One of the few actions allowed to set parameters: the status string follows the
          * last render here (never from the render itself). */
