@@ -200,6 +200,17 @@ def test_host_frames_are_sent_to_the_service_and_the_result_comes_back(built, sh
     assert np.array_equal(img, _opaque(shot["result"][3]))
 
 
+def test_purging_caches_sends_the_host_frames_again(built, shot):
+    with FakeService(shot["tmp"] / "run", shot["tmp"] / "data") as service:
+        proc, out = run_host(built, shot, "--project", str(shot["project"]), "--clip", "0",
+                             "--times", "3", "--passes", "3", "--pass-wait-ms", "600",
+                             "--purge", depth="byte")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert service.requests.count(("POST", "/v1/uploads")) == 3
+    assert service.requests.count(("POST", "/v1/jobs")) == 3  # a new job after each purge
+    assert_status_frame(out, 2, 3, shot, "byte")  # ... followed from its start again
+
+
 def test_without_temporal_access_only_the_current_frame_is_asked_for(built, shot):
     proc, _ = run_host(built, shot, "--project", str(shot["project"]), "--clip", "0",
                        "--times", "2", "--no-temporal")

@@ -167,7 +167,7 @@ static struct {
     const char *plugin, *source_dir, *out_dir, *project, *depth, *components;
     int first, count, clip, backend, passes, pass_wait_ms, cycles, abort_renders, temporal;
     int negative_rows, row_padding, window_bounds, press_open, set_params, half, no_dump;
-    int instances;
+    int instances, purge;
     int window[4], has_window;
     double fps;
     int times[64], ntimes;
@@ -774,6 +774,8 @@ static void run_cycle(void)
     for (int pass = 0; pass < opt.passes; pass++) {
         if (pass)
             usleep((useconds_t)opt.pass_wait_ms * 1000);
+        if (pass && opt.purge)
+            act(kOfxActionPurgeCaches, inst, NULL, NULL, 1);
         if (opt.instances <= 1) {
             render_times(inst, pass, -1);
         } else {
@@ -862,6 +864,7 @@ int main(int argc, char **argv)
         else if (!strcmp(a, "--no-temporal")) opt.temporal = 0;
         else if (!strcmp(a, "--no-params")) opt.set_params = 0;
         else if (!strcmp(a, "--half")) opt.half = 1;
+        else if (!strcmp(a, "--purge")) opt.purge = 1;
         else if (!strcmp(a, "--instances")) { opt.instances = atoi(v); i++; if (opt.instances > 8) opt.instances = 8; }
         else if (!strcmp(a, "--no-dump")) opt.no_dump = 1;
         else { fprintf(stderr, "unknown option %s\n", a); return 2; }
