@@ -44,9 +44,11 @@ def test_render_through_the_server_equals_in_process_and_resubmit_is_cached(tmp_
         view = client.submit(request)
         assert view["state"] in ("queued", "running", "done") and view["label"] == "shot_010"
         events = []
-        done = client.wait(view["id"], progress=events.append)
+        done = client.wait(view["id"], progress=events.append, previews=True)
         assert done["state"] == "done" and done["frames"] == len(expected)
         assert events and events[-1].done == events[-1].total
+        shown = [e.preview for e in events if e.preview is not None]
+        assert shown and shown[-1].shape == expected.shape[1:] and shown[-1].dtype == np.uint8
         got = np.stack([client.frame(view["id"], i)[..., :3] for i in range(len(expected))])
         np.testing.assert_array_equal(got, expected)
         rgba = client.frame(view["id"], 0)

@@ -9,6 +9,7 @@ from service_helpers import drag_for, request_for
 pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
+from motionwright.models import OutOfMemoryError as RuntimeOOM
 from motionwright.models import loading
 from motionwright.service import Service, framefile
 from motionwright.service.chunks import render_chunk
@@ -64,6 +65,8 @@ def test_out_of_memory_fails_that_job_and_the_service_goes_on(tmp_path, shot):
     def render(request, start, stop, *, models=None, progress=None, cancel=None):
         if request.label == "huge":
             raise OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        if request.label == "translated":  # a method that already says what to try
+            raise RuntimeOOM("cuda:0 ran out of memory while dragging; try --memory lowvram")
         return np.stack([request.open_clip()[i] for i in range(start, stop)])
 
     with Service(tmp_path / "d", executor=LocalExecutor(1, render=render)) as svc:
@@ -74,6 +77,10 @@ def test_out_of_memory_fails_that_job_and_the_service_goes_on(tmp_path, shot):
         assert "ran out of memory" in failed["error"]["message"]
         assert "memory policy" in failed["error"]["message"]
         assert svc.wait(after["id"], timeout=60)["state"] == "done"
+        told = svc.wait(svc.submit(diffusion_request(path, scene, 6, label="translated"))["id"],
+                        timeout=60)
+        assert told["error"] == {"error": "out_of_memory", "message": (
+            "cuda:0 ran out of memory while dragging; try --memory lowvram")}
 
 
 @pytest.mark.slow

@@ -29,3 +29,18 @@ def test_data_dir_follows_the_documented_order(tmp_path, monkeypatch):
     monkeypatch.setenv("MOTIONWRIGHT_DATA_DIR", str(tmp_path / "data"))
     got = paths.data_dir()
     assert got == tmp_path / "data" and stat.S_IMODE(got.stat().st_mode) == 0o700
+
+
+def test_the_service_imports_without_torch_or_diffusers():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, motionwright.service as s; s.Service; "
+            "import motionwright.service.executor, motionwright.service.cache; "
+            "print(sorted(m for m in ('torch', 'diffusers', 'aiohttp', 'ray') "
+            "if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+                         check=True)
+    assert out.stdout.strip() == "[]"

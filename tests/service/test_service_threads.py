@@ -80,3 +80,25 @@ def test_a_job_whose_source_changed_is_not_resumed(tmp_path, shot):
         failed = svc.wait(job["id"], timeout=60)
     assert failed["state"] == "failed" and "changed since it started" in failed["error"][
         "message"]
+
+
+def test_an_executor_asking_for_two_cpu_lanes_runs_two_jobs_at_once(tmp_path, shot):
+    path, scene = shot
+    both = threading.Barrier(2, timeout=20)
+    entered: set[str] = set()
+
+    def render(request, start, stop, **kw):
+        from motionwright.service.chunks import render_chunk
+
+        if request.label not in entered:
+            entered.add(request.label)
+            both.wait()  # breaks (and fails the job) unless the other job runs meanwhile
+        return render_chunk(request, start, stop, **kw)
+
+    executor = LocalExecutor(2, render=render)
+    executor.lanes = {"cpu": 2}
+    with Service(tmp_path / "d", executor=executor) as svc:
+        ids = [svc.submit(request_for(path, [drag_for(scene, dx)], label=str(dx)))["id"]
+               for dx in (2, 4)]
+        views = [svc.wait(i, timeout=60) for i in ids]
+    assert [v["state"] for v in views] == ["done", "done"], [v["error"] for v in views]

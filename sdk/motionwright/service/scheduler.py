@@ -2,7 +2,8 @@
 
 Two lanes take queued jobs from the store, oldest first: one for preview jobs (their chunks run
 in parallel on the executor's CPU workers) and one for diffusion jobs (one at a time on the GPU
-thread), so a long diffusion render never holds up previews. For each job the scheduler skips
+thread), so a long diffusion render never holds up previews. An executor with a ``lanes``
+mapping (a cluster) gets that many jobs at once per lane. For each job the scheduler skips
 the chunks the store lists as finished (and chunks whose frames a killed run wrote completely
 but had not recorded yet), renders the others, writes each chunk's frames as ``.mwf`` files
 and only then records the chunk. After the last chunk it encodes the optional output file with
@@ -15,7 +16,6 @@ resume from their last finished chunk on the next start.
 from __future__ import annotations
 
 import concurrent.futures as cf
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -68,17 +68,21 @@ class Scheduler:
         self._threads: list[threading.Thread] = []
         self._accepting = True
         self._interrupt = False
-        self._idle = {lane: True for lane in _LANES}
 
     # -- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start one thread per lane."""
+        """Start the lanes' threads: one job at a time per lane, or as many as the executor's
+        ``lanes`` mapping asks (e.g. ``{"cpu": 2, "gpu": 4}`` for a cluster with four GPU
+        workers)."""
+        wanted = getattr(self.executor, "lanes", None) or {}
         for lane, backends in _LANES.items():
-            t = threading.Thread(target=self._loop, args=(lane, backends),
-                                 name=f"mw-scheduler-{lane}", daemon=True)
-            t.start()
-            self._threads.append(t)
+            count = max(1, int(wanted.get(lane, 1)))
+            for k in range(count):
+                t = threading.Thread(target=self._loop, args=(lane, backends),
+                                     name=f"mw-scheduler-{lane}-{k}", daemon=True)
+                t.start()
+                self._threads.append(t)
 
     def notify(self) -> None:
         """Wake the lanes (a job was queued)."""
@@ -206,7 +210,7 @@ class Scheduler:
             if not pending:
                 break
             finished, _ = cf.wait(pending, return_when=cf.FIRST_COMPLETED)
-            for fut in finished:
+            for fut in sorted(finished, key=pending.__getitem__):  # in frame order
                 chunk = pending.pop(fut)
                 if failure is not None:
                     continue
@@ -223,8 +227,7 @@ class Scheduler:
                 for k, frame in enumerate(frames):
                     framefile.write_frame(folder / framefile.frame_name(chunk[0] + k), frame,
                                           request.sample)
-                tracker.chunk_finished((chunk[0], chunk[0] + len(frames)), rendered=True,
-                                       record=chunk)
+                tracker.chunk_finished((chunk[0], chunk[0] + len(frames)), rendered=True)
             if token.cancelled and failure is None:
                 queue.clear()
         if failure is not None:
@@ -251,10 +254,6 @@ class Scheduler:
         written = clip.save(target, request.output_file.get("codec"), progress=progress,
                             cancel=token)
         self.store.update(tracker.job_id, output_file=str(written))
-
-    def remove_result(self, job_id: str) -> None:
-        """Delete the result folder of ``job_id`` (the cache keeps its own links)."""
-        shutil.rmtree(self.jobs_root / job_id, ignore_errors=True)
 
 
 def _check_unchanged(request, key: str) -> None:
@@ -296,8 +295,7 @@ class _Progress:
         return {"stage": stage, "done": int(done), "total": int(total),
                 "fraction": float(done) / total if total > 0 else 0.0}
 
-    def chunk_finished(self, chunk: tuple[int, int], *, rendered: bool,
-                       record: tuple[int, int] | None = None) -> None:
+    def chunk_finished(self, chunk: tuple[int, int], *, rendered: bool) -> None:
         """Record ``chunk`` (its frames are on disk) with the job's new progress."""
         with self._lock:
             count = chunk[1] - chunk[0]
@@ -307,8 +305,7 @@ class _Progress:
                 self._rendered += count
                 elapsed = time.monotonic() - self._start
                 eta = elapsed / self._rendered * max(0, self.total - self.frames_done)
-            start, stop = record or chunk
-            self.store.chunk_done(self.job_id, start, stop, eta=eta, preview=chunk[1] - 1,
+            self.store.chunk_done(self.job_id, chunk[0], chunk[1], eta=eta, preview=chunk[1] - 1,
                                   progress=self.view("render", self.frames_done, self.total))
 
     def step_event(self, event: ProgressEvent) -> None:

@@ -281,7 +281,7 @@ class Service:
         return {"id": row["id"], "state": row["state"], "label": row["label"],
                 "backend": row["backend"], "created": row["created"], "updated": row["updated"],
                 "frames": total,
-                "chunks": {"done": self._store.count_chunks(row["id"]),
+                "chunks": {"done": int(row["chunks_done"]),
                            "total": int(row["chunks_total"])},
                 "progress": progress, "eta": row["eta"], "error": row["error"],
                 "cached": bool(row["cached"]), "preview": preview,

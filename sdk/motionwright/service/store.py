@@ -12,11 +12,13 @@ the file and the recovery; ``JobStore(path, recover=True)`` moves such a file as
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,9 @@ _COLUMNS = ("id", "state", "label", "backend", "request", "cache_key", "created"
             "frames", "chunks_total", "progress", "eta", "error", "cached", "preview",
             "output_file")
 _JSON_COLUMNS = ("request", "progress", "error")
+# Every read of a job also counts its finished chunks ("chunks_done").
+_SELECT = (f"SELECT {', '.join(_COLUMNS)}, "
+           "(SELECT COUNT(*) FROM chunks WHERE chunks.job_id = jobs.id) FROM jobs")
 
 
 def utc_now() -> str:
@@ -119,6 +124,20 @@ class JobStore:
                 os.replace(companion, target.with_name(target.name + suffix))
         return target
 
+    @contextlib.contextmanager
+    def _transaction(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
+        """One transaction under the lock: committed on success, rolled back on any error.
+        ``immediate`` takes the write lock at once, so another process on the same database
+        cannot interleave (e.g. take the same job)."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
     def close(self) -> None:
         """Close the database connection."""
         with self._lock:
@@ -142,17 +161,18 @@ class JobStore:
                  int(cached), output_file))
 
     def get(self, job_id: str) -> dict[str, Any]:
-        """The row of ``job_id`` as a dict (JSON columns decoded); JobNotFoundError if none."""
+        """The row of ``job_id`` as a dict (JSON columns decoded, ``chunks_done`` counted);
+        JobNotFoundError if none."""
         with self._lock:
             row = self._conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE id=?", (str(job_id),)).fetchone()
+                f"{_SELECT} WHERE id=?", (str(job_id),)).fetchone()
         if row is None:
             raise JobNotFoundError(f"job: no job with id {str(job_id)!r:.80}")
         return _decode(row)
 
     def list(self, state: str | None = None) -> list[dict[str, Any]]:
         """Every job (oldest first), or those in ``state``."""
-        query = f"SELECT {', '.join(_COLUMNS)} FROM jobs"
+        query = _SELECT
         args: tuple = ()
         if state is not None:
             query += " WHERE state=?"
@@ -176,14 +196,15 @@ class JobStore:
     def next_queued(self, backends: tuple[str, ...]) -> dict[str, Any] | None:
         """Atomically take the oldest queued job of one of ``backends``: it becomes running."""
         marks = ",".join("?" * len(backends))
-        with self._lock:
-            row = self._conn.execute(
-                f"SELECT {', '.join(_COLUMNS)} FROM jobs WHERE state='queued' AND backend IN "
-                f"({marks}) ORDER BY seq LIMIT 1", backends).fetchone()
-            if row is None:
-                return None
-            self._conn.execute("UPDATE jobs SET state='running', updated=? WHERE id=?",
-                               (utc_now(), row[0]))
+        with self._transaction(immediate=True) as conn:
+            row = conn.execute(
+                f"{_SELECT} WHERE state='queued' AND backend IN ({marks}) ORDER BY seq "
+                "LIMIT 1", backends).fetchone()
+            if row is not None:
+                conn.execute("UPDATE jobs SET state='running', updated=? WHERE id=?",
+                             (utc_now(), row[0]))
+        if row is None:
+            return None
         job = _decode(row)
         job["state"] = "running"
         return job
@@ -199,20 +220,18 @@ class JobStore:
 
     def requeue_interrupted(self) -> list[str]:
         """Put jobs left ``running`` by a stopped or killed service back in the queue."""
-        with self._lock:
-            ids = [r[0] for r in self._conn.execute(
+        with self._transaction(immediate=True) as conn:
+            ids = [r[0] for r in conn.execute(
                 "SELECT id FROM jobs WHERE state='running' ORDER BY seq")]
-            self._conn.execute("UPDATE jobs SET state='queued', updated=? WHERE "
-                               "state='running'", (utc_now(),))
+            conn.execute("UPDATE jobs SET state='queued', updated=? WHERE state='running'",
+                         (utc_now(),))
         return ids
 
     def delete(self, job_id: str) -> None:
         """Remove ``job_id`` and its chunk rows."""
-        with self._lock:
-            self._conn.execute("BEGIN")
-            self._conn.execute("DELETE FROM chunks WHERE job_id=?", (job_id,))
-            self._conn.execute("DELETE FROM jobs WHERE id=?", (job_id,))
-            self._conn.execute("COMMIT")
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM chunks WHERE job_id=?", (job_id,))
+            conn.execute("DELETE FROM jobs WHERE id=?", (job_id,))
 
     # -- chunks -------------------------------------------------------------------------------
 
@@ -221,14 +240,11 @@ class JobStore:
         """Record chunk ``[start, stop)`` of ``job_id`` finished (its frames are on disk), with
         the job's progress, in one transaction."""
         now = utc_now()
-        with self._lock:
-            self._conn.execute("BEGIN")
-            self._conn.execute("INSERT OR REPLACE INTO chunks VALUES (?,?,?,?)",
-                               (job_id, start, stop, now))
-            self._conn.execute(
-                "UPDATE jobs SET progress=?, eta=?, preview=?, updated=? WHERE id=?",
-                (json.dumps(progress), eta, preview, now, job_id))
-            self._conn.execute("COMMIT")
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO chunks VALUES (?,?,?,?)",
+                         (job_id, start, stop, now))
+            conn.execute("UPDATE jobs SET progress=?, eta=?, preview=?, updated=? WHERE id=?",
+                         (json.dumps(progress), eta, preview, now, job_id))
 
     def done_chunks(self, job_id: str) -> list[tuple[int, int]]:
         """The finished chunks of ``job_id`` as ``(start, stop)`` pairs, in order."""
@@ -245,7 +261,7 @@ class JobStore:
 
 
 def _decode(row: tuple) -> dict[str, Any]:
-    job = dict(zip(_COLUMNS, row, strict=True))
+    job = dict(zip((*_COLUMNS, "chunks_done"), row, strict=True))
     for key in _JSON_COLUMNS:
         if job[key] is not None:
             job[key] = json.loads(job[key])
