@@ -87,7 +87,7 @@ if [ -z "${MOTIONWRIGHT_TORCH:-}" ]; then
   fi
 fi
 "${pip[@]}" "$MOTIONWRIGHT_TORCH"
-"${pip[@]}" -e ".[gui,diffusion,dev,farm]"
+"${pip[@]}" -e ".[gui,diffusion,dev,farm,otio]"
 qt_system_libraries
 
 markers=(-m "not slow")

@@ -78,4 +78,10 @@ def test_every_package_is_in_the_distribution():
         for init in (root / base).rglob("__init__.py"):
             found.add(".".join(init.parent.relative_to(root / base).parts))
     found.add("motionwright_resources")
+    # Data-only packages (C sources, scripts) are mapped to their folders in package-dir.
+    package_dir = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-dir"]
+    found |= {name for name, folder in package_dir.items()
+              if "." in name and (root / folder).is_dir()
+              and not (root / folder / "__init__.py").exists()}
     assert found == listed

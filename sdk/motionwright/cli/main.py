@@ -30,6 +30,7 @@ COMMANDS = [
     "serve",
     "jobs",
     "cache",
+    "otio",
 ]
 
 
