@@ -60,7 +60,7 @@ def check_guidance(eps: Any, grad: Any, sigma: float, *, max_ratio: float, step:
     if not bool(torch.isfinite(grad).all()):
         raise GuidanceDivergedError(
             f"step {step}: the guidance gradient is not finite; lower guidance_weight "
-            f"(--guidance-weight, now {sigma:g}) or run in float32 (--dtype float32)")
+            f"(--guidance-weight, now {sigma:g}) or run in float32 (--dtype fp32)")
     size = float(eps.float().norm())
     push = sigma * float(grad.float().norm())
     ratio = push / max(size, 1e-12)
@@ -79,4 +79,4 @@ def check_latents(latents: Any, step: int, sigma: float) -> None:
     if not bool(torch.isfinite(latents).all()):
         raise GuidanceDivergedError(
             f"step {step}: the latents became non-finite (NaN/inf); lower guidance_weight "
-            f"(--guidance-weight, now {sigma:g}) or run in float32 (--dtype float32)")
+            f"(--guidance-weight, now {sigma:g}) or run in float32 (--dtype fp32)")

@@ -103,6 +103,8 @@ def call_denoiser(loaded, kind: str, latents: Any, t: Any, cond: Any, rotary: An
                     encoder_hidden_states=cond.to(dtype), timestep=tt,
                     image_rotary_emb=rotary, return_dict=False)[0]
         return out.transpose(1, 2)
+    if kind == "animatediff":  # UNetMotionModel reads one text row per frame
+        cond = cond.repeat_interleave(latents.shape[2], dim=0)
     return model(latents.to(dtype), tt, encoder_hidden_states=cond.to(dtype)).sample
 
 
@@ -184,3 +186,29 @@ def decode_video(loaded, kind: str, latents: Any, chunk: int | None) -> Any:
         flat = z[0].transpose(0, 1)
         step = chunk or len(flat)
         return torch.cat([vae.decode(flat[i:i + step]).sample for i in range(0, len(flat), step)])
+
+
+def family_of_models(models: Any) -> str | None:
+    """The S²V2V family ``models`` points at, if it says: a ``{family: path}`` key, a
+    :class:`~motionwright.models.Models`' paths, or a diffusers folder's pipeline class."""
+    import json
+    from pathlib import Path
+
+    from ...models.families import family_of_pipeline
+
+    paths = getattr(models, "paths", models)
+    if isinstance(paths, dict):
+        for key in paths:
+            if str(key).lower() in KINDS:
+                return str(key).lower()
+        return None
+    if isinstance(paths, str | Path):
+        index = Path(paths) / "model_index.json"
+        try:
+            name = json.loads(index.read_text()).get("_class_name", "")
+        except (OSError, ValueError, AttributeError):
+            return None
+        fam = family_of_pipeline(str(name))
+        if fam is not None and fam.name in KINDS:
+            return fam.name
+    return None

@@ -81,7 +81,6 @@ def generate(loaded, clip, edit, settings: GuidedSettings, *, policy, progress=N
     size. ``loaded`` is a zeroscope, animatediff or cogvideox model."""
     import torch
 
-    from ...clip import Clip
     from ...models.hooks import activation_checkpointing
     from ...models.memory import attention_backend
     from ...models.oom import translate_oom
@@ -111,7 +110,7 @@ def generate(loaded, clip, edit, settings: GuidedSettings, *, policy, progress=N
     native_window = NATIVE[kind][1]
     window = settings.window or latent_frames(kind, native_window, loaded)
     spans = windows(lat_frames, window, settings.overlap)
-    which = np.arange(lat_frames) * (model_frames - 1 if lat_frames == 1 else 1)
+    which = np.arange(lat_frames)
     if kind == "cogvideox":
         which = np.minimum(np.arange(lat_frames) * int(
             loaded.pipeline.vae.config.temporal_compression_ratio), model_frames - 1)
@@ -203,7 +202,6 @@ def generate(loaded, clip, edit, settings: GuidedSettings, *, policy, progress=N
                      preview=preview)
         video = decode_video(loaded, kind, out, policy.vae_chunk)
     result = _tensor_to_frames(video)[:frames]
-    del Clip
     return resize_frames(result, clip.size)
 
 
