@@ -210,4 +210,4 @@ def render_guided(clip, edit, *, models: Any = None, family: str | None = None,
     policy = resolve_policy(loaded, memory if memory is not None else holder.memory)
     video = generate(loaded, clip, edit, settings or GuidedSettings(), policy=policy,
                      progress=progress, cancel=cancel)
-    return Clip.from_frames(video, fps=clip.fps)
+    return Clip.from_frames(video, fps=clip.fps, start_timecode=clip.start_timecode)
