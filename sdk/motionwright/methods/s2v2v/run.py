@@ -149,7 +149,7 @@ def generate(loaded, clip, edit, settings: GuidedSettings, *, policy, progress=N
     text_scale = settings.text_guidance
     if text_scale is None:
         text_scale = TEXT_GUIDANCE[kind]
-    total = steps * len(spans) * (0 if trajectory else 1) + steps + 1
+    total = (0 if trajectory else steps) + steps + 1
     reporter = Reporter("generate", total, progress, cancel)
     checkpointing = policy.checkpoint_predicate()
     with contextlib.ExitStack() as stack:
