@@ -39,7 +39,8 @@ def estimate_guided(denoiser, kind: str, *, frames: int, latent_hw: tuple[int, i
     else:
         sample = torch.empty(1, cfg.in_channels, frames, h, w, device="meta", dtype=dtype,
                              requires_grad=True)
-        text = torch.empty(1, tokens, cfg.cross_attention_dim, device="meta", dtype=dtype)
+        rows = frames if kind == "animatediff" else 1  # UNetMotionModel: a text row per frame
+        text = torch.empty(rows, tokens, cfg.cross_attention_dim, device="meta", dtype=dtype)
 
         def run():
             return meta(sample, torch.ones(1, device="meta"), encoder_hidden_states=text).sample
