@@ -58,3 +58,24 @@ def moving_square_video(path: Path, frames: int = 3, size: tuple[int, int] = (24
         video[i, 4:10, 2 + 3 * i:8 + 3 * i] = 255
     mw.Clip.from_frames(video, fps=8).save(path)
     return path
+
+
+def make_tiny_clip(folder: Path) -> Path:
+    """A tiny random transformers CLIPModel folder with a local tokenizer (for the CLIP
+    metrics' code path; its scores mean nothing)."""
+    import torch
+    from transformers import CLIPConfig, CLIPModel
+
+    from tiny_models import write_clip_tokenizer
+
+    torch.manual_seed(0)
+    config = CLIPConfig(
+        text_config={"vocab_size": 1000, "hidden_size": 32, "intermediate_size": 37,
+                     "num_hidden_layers": 1, "num_attention_heads": 4,
+                     "max_position_embeddings": 16},
+        vision_config={"hidden_size": 32, "intermediate_size": 37, "num_hidden_layers": 1,
+                       "num_attention_heads": 4, "image_size": 32, "patch_size": 8},
+        projection_dim=16)
+    CLIPModel(config).save_pretrained(str(folder), safe_serialization=True)
+    write_clip_tokenizer(folder)
+    return folder

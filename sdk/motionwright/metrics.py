@@ -247,3 +247,14 @@ def visibility_accuracy(predicted: Any, truth: Any) -> float:
     if p.shape != t.shape or p.ndim != 2:
         raise ShapeError(f"predicted: expected visibility of shape {t.shape}, got {p.shape}")
     return float((p == t).mean())
+
+
+# S²V2V's measures (CLIP ones need a local CLIP model), in their own module.
+from .guided_metrics import (  # noqa: E402
+    box_miou,
+    clip_box_similarity,
+    clip_temporal_consistency,
+    clip_text_alignment,
+    generated_boxes,
+)
+
