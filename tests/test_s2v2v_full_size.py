@@ -35,7 +35,7 @@ def test_feature_hooks_reach_the_expected_layers(models):
 
 
 def _inputs(kind, model, dtype):
-    frames, lat_f, h, w = PAPER_SHAPES[kind]
+    _, lat_f, h, w = PAPER_SHAPES[kind]
     cfg = model.config
     if kind == "cogvideox":
         x = torch.empty(1, lat_f, cfg.in_channels, h, w, device="meta", dtype=dtype)
@@ -53,7 +53,7 @@ def _inputs(kind, model, dtype):
 @pytest.mark.parametrize("kind", KINDS)
 def test_features_and_patterns_at_the_papers_sizes(models, kind, dtype):
     model = models[kind].to(dtype)
-    frames, lat_f, h, w = PAPER_SHAPES[kind]
+    _, lat_f, h, w = PAPER_SHAPES[kind]
     layers = feature_layers(model, kind)
     patch = 2 if kind == "cogvideox" else 1
     with torch.no_grad(), FeatureRecorder(model, [layer.name for layer in layers]) as rec:

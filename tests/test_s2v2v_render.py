@@ -8,14 +8,14 @@ import pytest
 pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
-import motionwright as mw  # noqa: E402
-from motionwright.cli.main import main  # noqa: E402
-from motionwright.errors import Cancelled, InvalidInputError  # noqa: E402
-from motionwright.methods.backend import render_guided, required_families  # noqa: E402
-from motionwright.methods.s2v2v import GuidanceDivergedError, GuidedSettings  # noqa: E402
-from motionwright.progress import CancelToken  # noqa: E402
-from tiny_models import tiny_model  # noqa: E402
-from tiny_s2v2v import moving_square_video  # noqa: E402
+import motionwright as mw
+from motionwright.cli.main import main
+from motionwright.errors import Cancelled, InvalidInputError
+from motionwright.methods.backend import render_guided, required_families
+from motionwright.methods.s2v2v import GuidanceDivergedError, GuidedSettings
+from motionwright.progress import CancelToken
+from tiny_models import tiny_model
+from tiny_s2v2v import moving_square_video
 
 FAST = GuidedSettings(steps=1, size=(16, 16), guidance_weight=1.0, max_guidance_ratio=1e9)
 

@@ -8,7 +8,6 @@ Positions are pixels of the working size (OpenCV's pixel-centre convention); a r
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 

@@ -78,7 +78,7 @@ def correlation_patterns(features: Any, track: Any, *,
     import torch
 
     _check_features(features)
-    frames, h, w, _ = features.shape
+    frames = features.shape[0]
     _check_track(track, frames)
     if not temperature > 0:
         raise InvalidInputError(f"temperature: expected a positive number, got {temperature!r}")

@@ -4,7 +4,6 @@ decoding back to the render clip's size."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
 import numpy as np
 
