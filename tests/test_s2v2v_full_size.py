@@ -69,3 +69,20 @@ def test_features_and_patterns_at_the_papers_sizes(models, kind, dtype):
     track = torch.zeros(lat_f, 2, 2, device="meta")
     m = correlation_patterns(grid, track)
     assert m.shape == (2, lat_f, lat_f, *grid.shape[1:3])
+
+
+def test_memory_estimates_shrink_with_the_policy(models):
+    from motionwright.methods.s2v2v.policy import estimate_guided, pattern_bytes
+    from motionwright.models.memory import ORDER, get_policy
+
+    _, lat_f, h, w = PAPER_SHAPES["zeroscope"]
+    extra = pattern_bytes(models["zeroscope"], "zeroscope", frames=lat_f, latent_hw=(h, w),
+                          points=4)
+    # Six layers: three at 10×18 cells and three at 20×36, 4 points, 24² frame pairs, 4 copies.
+    assert extra == 16 * 4 * 24 * 24 * 3 * (10 * 18 + 20 * 36)
+    est = {name: estimate_guided(models["zeroscope"], "zeroscope", frames=lat_f,
+                                 latent_hw=(h, w), dtype=torch.float16, tokens=77,
+                                 policy=get_policy(name), feature_bytes=extra)
+           for name in ORDER}
+    weights = sum(p.numel() for p in models["zeroscope"].parameters()) * 2
+    assert est["gpu"] > est["balanced"] >= est["lowvram"] > weights + extra

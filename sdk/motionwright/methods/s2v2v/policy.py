@@ -50,7 +50,27 @@ def estimate_guided(denoiser, kind: str, *, frames: int, latent_hw: tuple[int, i
     return _weights_bytes(meta, dtype) + saved + 4 * latent + feature_bytes
 
 
-def resolve_policy(loaded, memory: Any) -> MemoryPolicy:
+def pattern_bytes(denoiser, kind: str, *, frames: int, latent_hw: tuple[int, int],
+                  points: int, patch: int = 1) -> int:
+    """Bytes of the guidance patterns of one window: for every feature layer, the fp32
+    reference M̂ and the current M, its sparsified copy and their gradients (4 tensors of
+    ``points × F × F × h × w``; eq. 3–5 grow with the square of the window's frames)."""
+    from .kinds import feature_layers
+
+    total = 0
+    h, w = latent_hw
+    for layer in feature_layers(denoiser, kind):
+        if layer.tokens:
+            cells = (h // patch) * (w // patch)
+        else:  # decoder block b of a UNet works at 1/2^(levels-1-b) of the latent grid
+            block = int(layer.name.split(".")[1])
+            down = 2 ** max(0, len(denoiser.up_blocks) - 1 - block)
+            cells = max(1, h // down) * max(1, w // down)
+        total += 4 * 4 * points * frames * frames * cells
+    return total
+
+
+def resolve_policy(loaded, memory: Any, points: int = 4) -> MemoryPolicy:
     """The policy to run with: an explicit one as given; ``auto`` on the CPU is ``gpu`` (one
     device, nothing to offload); ``auto`` on an accelerator is the fastest whose estimate at the
     model's native window fits the free memory."""
@@ -65,11 +85,15 @@ def resolve_policy(loaded, memory: Any) -> MemoryPolicy:
         (w, h), native = NATIVE[kind]
         scale = spatial_scale(loaded)
         tokens = 226 if kind == "cogvideox" else 77
-        estimates = {name: estimate_guided(loaded.denoiser, kind,
-                                           frames=latent_frames(kind, native, loaded),
-                                           latent_hw=(h // scale, w // scale),
+        frames = latent_frames(kind, native, loaded)
+        hw = (h // scale, w // scale)
+        patch = int(loaded.denoiser.config.patch_size) if kind == "cogvideox" else 1
+        extra = pattern_bytes(loaded.denoiser, kind, frames=frames, latent_hw=hw,
+                              points=points, patch=patch)
+        estimates = {name: estimate_guided(loaded.denoiser, kind, frames=frames, latent_hw=hw,
                                            dtype=loaded.dtype, tokens=tokens,
-                                           policy=get_policy(name)) for name in ORDER}
+                                           policy=get_policy(name), feature_bytes=extra)
+                     for name in ORDER}
         return choose_policy(estimates, free[0], "auto", what="guided generation",
                              device=str(loaded.device))
     return get_policy(memory)
