@@ -61,27 +61,34 @@ def test_render_box_path_keeps_size_and_rate_and_seed_reproduces(small_paper):
 
 @pytest.mark.slow
 def test_reference_points_over_several_windows_on_animatediff(tmp_path):
-    ref = moving_square_video(tmp_path / "ref.%03d.png", frames=4)
+    ref = moving_square_video(tmp_path / "ref.%03d.png", frames=3)
     clip = mw.Clip.open(ref)
     edit = mw.GuidedGeneration(str(ref), mw.PointSet([[4.5, 6.5]], frame=0), "a dog")
     events = []
     settings = GuidedSettings(steps=1, size=(16, 16), window=2, overlap=1,
                               guidance_weight=1.0, max_guidance_ratio=1e9)
+    # lowvram: every block recomputed in the backward pass, chunked feed-forward, VAE per frame
     out = render_guided(clip, edit, models={"animatediff": str(tiny_model("animatediff"))},
-                        family="animatediff", settings=settings, progress=events.append)
-    assert len(out) == 4 and out.size == clip.size
+                        family="animatediff", settings=settings, memory="lowvram",
+                        progress=events.append)
+    assert len(out) == 3 and out.size == clip.size
     gen = [e for e in events if e.stage == "generate"]
-    # encode + inversion (1 step, 3 windows each) + sampling (1 step)
+    # encode + inversion (1 step, 2 windows each) + sampling (1 step)
     assert gen[-1].done == gen[-1].total == 1 + 1 + 1
 
 
 @pytest.mark.slow
-def test_cogvideox_box_path_pads_to_its_frame_count():
+def test_cogvideox_box_path_pads_to_its_frame_count_and_previews():
     clip = _blank(frames=3)
+    events = []
+    settings = GuidedSettings(steps=2, size=(16, 16), guidance_weight=1.0,
+                              max_guidance_ratio=1e9, preview_every=1)
     out = render_guided(clip, mw.GuidedGeneration(None, None, "a kite", box=_box(3)),
                         models={"cogvideox": str(tiny_model("cogvideox"))},
-                        family="cogvideox", settings=FAST)
+                        family="cogvideox", settings=settings, progress=events.append)
     assert len(out) == 3 and out.size == (24, 16)
+    previews = [e.preview for e in events if e.preview is not None]
+    assert len(previews) == 2 and previews[0].shape == (16, 16, 3)
 
 
 @pytest.mark.slow
