@@ -24,3 +24,14 @@ def test_inspector_edits_the_prompt(qtbot, window, model):
     prompt.editingFinished.emit()
     assert model.edits[-1].prompt == "a dog"
     assert model.edits[-1].points is None  # no track points: picked automatically
+
+
+def test_clip_menu_generates_from_a_prompt(qtbot, window, model, monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("a fox running", True))
+    model.add_track_point((14, 24))
+    window.actions_by_name["generate"].trigger()
+    edit = model.edits[-1]
+    assert isinstance(edit, mw.GuidedGeneration) and edit.prompt == "a fox running"
+    assert len(edit.points) == 1
