@@ -109,6 +109,15 @@ def test_generate_command_refuses_points_without_a_reference(tmp_path, capsys):
     assert not (tmp_path / "o.mp4").exists()
 
 
+def test_generate_estimate_prints_each_policy(capsys):
+    code = main(["generate", "--prompt", "x", "--box", "1,1,4,4@0", "--box", "5,1,4,4@2",
+                 "--model", str(tiny_model("zeroscope")), "--size", "16x16", "--window", "2",
+                 "--estimate"])
+    out = capsys.readouterr().out
+    assert code == 0 and "2 latent frames at 16x16" in out
+    assert all(f"  {name}: about " in out for name in ("gpu", "balanced", "lowvram"))
+
+
 def test_one_guided_generation_per_call():
     edit = mw.GuidedGeneration(None, None, "x", box=_box(2))
     with pytest.raises(InvalidInputError, match="one GuidedGeneration"):

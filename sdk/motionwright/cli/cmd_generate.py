@@ -76,7 +76,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto, cuda, mps or cpu")
     parser.add_argument("--dtype", default="auto", help="auto, bf16, fp16 or fp32")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("-o", "--output", required=True, metavar="OUT",
+    parser.add_argument("--estimate", action="store_true",
+                        help="print the VRAM estimate of each memory profile and exit")
+    parser.add_argument("-o", "--output", metavar="OUT",
                         help="video or image-sequence pattern to write")
     add_output_options(parser)
     parser.set_defaults(func=run)
@@ -116,6 +118,11 @@ def run(args: argparse.Namespace) -> int:
     from ..types import PointSet
 
     bar = progress_bar()
+    if args.estimate:
+        return _print_estimates(args)
+    if not args.output:
+        raise InvalidInputError("-o/--output: required (the video or image-sequence pattern "
+                                "to write)")
     if args.reference is not None:
         clip = Clip.open(args.reference, progress=bar)
         points = None
@@ -155,4 +162,39 @@ def run(args: argparse.Namespace) -> int:
                            memory=args.memory, progress=bar)
     result.save(args.output, codec=args.codec, even=args.even, progress=bar)
     print(f"generated -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _print_estimates(args: argparse.Namespace) -> int:
+    """Print one guided step's VRAM estimate under each memory profile at the model's native
+    window and the sampling size."""
+    from ..methods.backend import guided_family
+    from ..methods.s2v2v import GuidedSettings, with_overrides
+    from ..methods.s2v2v.kinds import NATIVE, kind_of, latent_frames, spatial_scale
+    from ..methods.s2v2v.policy import estimate_guided, pattern_bytes
+    from ..methods.s2v2v.run import working_size
+    from ..models.loading import Models
+    from ..models.memory import ORDER, format_bytes, get_policy
+
+    paths = {args.family: args.model} if args.family else args.model
+    family = args.family or guided_family(paths)
+    loaded = Models(paths, device=args.device, dtype=args.dtype).get(family)
+    kind = kind_of(family)
+    settings = with_overrides(GuidedSettings(), size=args.size, window=args.window)
+    scale = spatial_scale(loaded)
+    patch = int(loaded.denoiser.config.patch_size) if kind == "cogvideox" else 1
+    w, h = working_size(kind, settings, scale * patch * (8 if kind != "cogvideox" else 1))
+    frames = settings.window or latent_frames(kind, NATIVE[kind][1], loaded)
+    hw = (h // scale, w // scale)
+    extra = pattern_bytes(loaded.denoiser, kind, frames=frames, latent_hw=hw,
+                          points=max(1, len(args.points or ()) or settings.num_points),
+                          patch=patch)
+    tokens = 226 if kind == "cogvideox" else 77
+    print(f"one guided step of {frames} latent frames at {w}x{h} on {loaded.describe()} "
+          f"(guidance patterns {format_bytes(extra)}):")
+    for name in ORDER:
+        est = estimate_guided(loaded.denoiser, kind, frames=frames, latent_hw=hw,
+                              dtype=loaded.dtype, tokens=tokens, policy=get_policy(name),
+                              feature_bytes=extra)
+        print(f"  {name}: about {format_bytes(est)}")
     return 0
