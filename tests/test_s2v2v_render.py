@@ -118,6 +118,17 @@ def test_generate_estimate_prints_each_policy(capsys):
     assert all(f"  {name}: about " in out for name in ("gpu", "balanced", "lowvram"))
 
 
+def test_missing_model_is_reported_before_work(tmp_path, monkeypatch):
+    from motionwright.models.errors import ModelNotFoundError
+    from motionwright.rendering import check_render
+
+    monkeypatch.delenv("MOTIONWRIGHT_GUIDED_FAMILY", raising=False)
+    edit = mw.GuidedGeneration(None, None, "x", box=_box(2))
+    with pytest.raises(ModelNotFoundError) as info:
+        check_render(_blank(2), [edit], backend="diffusion", models=str(tmp_path / "none"))
+    assert info.value.family == "zeroscope"
+
+
 def test_one_guided_generation_per_call():
     edit = mw.GuidedGeneration(None, None, "x", box=_box(2))
     with pytest.raises(InvalidInputError, match="one GuidedGeneration"):
