@@ -247,3 +247,15 @@ def visibility_accuracy(predicted: Any, truth: Any) -> float:
     if p.shape != t.shape or p.ndim != 2:
         raise ShapeError(f"predicted: expected visibility of shape {t.shape}, got {p.shape}")
     return float((p == t).mean())
+
+
+# S²V2V's measures (CLIP ones need a local CLIP model), in their own module.
+
+
+
+# S²V2V's measures (CLIP ones need a local CLIP model), in their own module.
+from .guided_metrics import box_miou as box_miou  # noqa: E402
+from .guided_metrics import clip_box_similarity as clip_box_similarity  # noqa: E402
+from .guided_metrics import clip_temporal_consistency as clip_temporal_consistency  # noqa: E402
+from .guided_metrics import clip_text_alignment as clip_text_alignment  # noqa: E402
+from .guided_metrics import generated_boxes as generated_boxes  # noqa: E402

@@ -96,3 +96,18 @@ def painted_mask(base: np.ndarray | None, size: tuple[int, int], stroke: Any, ra
         stamp[y0:y1, x0:x1] |= sub
     data = data & ~stamp if erase else data | stamp
     return mw.Mask(data[None]) if data.any() else None
+
+
+def guided_generation(clip: Any, prompt: str, track_points: tuple, track_frame: int,
+                      negative_prompt: str = "") -> Any:
+    """A GuidedGeneration taking its motion from ``clip`` (which must come from a file): the
+    track points on ``track_frame`` are the sparse points (none: picked automatically)."""
+    path = clip.source_path
+    if path is None:
+        raise mw.errors.InvalidInputError(
+            "reference: a guided generation reads its reference from a file; save the clip "
+            "first (this one is only in memory)")
+    points = None
+    if track_points:
+        points = mw.PointSet(np.asarray(track_points, np.float32), frame=track_frame)
+    return mw.GuidedGeneration(path, points, prompt, negative_prompt=negative_prompt)

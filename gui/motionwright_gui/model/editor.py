@@ -403,6 +403,13 @@ class EditorModel:
             return edit_ops.edit_mask(edit)
         return self.draft_mask
 
+    def add_guided_generation(self, prompt: str, negative_prompt: str = "") -> int:
+        """Add a GuidedGeneration (S²V2V) of ``prompt`` moving like this clip's track points
+        (placed with the track tool; none: picked automatically); returns its index."""
+        edit = edit_build.guided_generation(self.clip, prompt, self.track_points,
+                                            self.track_frame, negative_prompt)
+        return self.add_edit(edit, "Add guided generation")
+
     def add_anchor(self, xy: Any) -> None:
         """Add a static anchor for the next trajectory."""
         self.change("Add anchor", anchors=(*self.anchors, edit_build.as_xy(xy)))

@@ -147,9 +147,23 @@ class Inspector(QWidget):
             prompt.editingFinished.connect(
                 lambda: self._replace(dataclasses.replace(edit, prompt=prompt.text())))
             self._row("Prompt", "prompt", prompt)
+        elif isinstance(edit, mw.GuidedGeneration):
+            self._guided_rows(edit)
         delete = QPushButton("Delete edit")
         delete.clicked.connect(lambda: self.model.remove_edit())
         self.form.addRow(delete)
+
+    def _guided_rows(self, edit: mw.GuidedGeneration) -> None:
+        for key, label in (("prompt", "Prompt"), ("negative_prompt", "Negative prompt")):
+            line = QLineEdit(getattr(edit, key))
+            line.editingFinished.connect(
+                lambda line=line, key=key: self._replace(
+                    dataclasses.replace(edit, **{key: line.text()})))
+            self._row(label, key, line)
+        what = ("box path" if edit.box is not None else
+                f"{len(edit.points) if isinstance(edit.points, mw.PointSet) else 'tracked'} "
+                f"points" if edit.points is not None else "points picked automatically")
+        self.form.addRow("Motion", QLabel(what))
 
     def _drag_rows(self, edit: mw.DragEdit) -> None:
         m = self.model

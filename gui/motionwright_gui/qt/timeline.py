@@ -35,6 +35,8 @@ def edit_label(edit: Any) -> str:
         return f"Motion ×{edit.strength:g}"
     if isinstance(edit, mw.PromptEdit):
         return f"Prompt: {edit.prompt[:24]}"
+    if isinstance(edit, mw.GuidedGeneration):
+        return f"Generate: {edit.prompt[:22]}"
     return type(edit).__name__
 
 

@@ -174,6 +174,7 @@ class MainWindow(QMainWindow):
         self._action("render_diffusion", "Render (&diffusion)", lambda: m.render("diffusion"),
                      "Ctrl+R", c)
         self._action("learn", "&Learn motion from in/out", m.learn_motion, None, c)
+        self._action("generate", "&Generate from track points…", self.generate_dialog, None, c)
         self.tools_menu = bar.addMenu("&Tools")
         self.tools_menu.aboutToShow.connect(self.refresh_sam)
         h = bar.addMenu("&Help")
@@ -408,6 +409,15 @@ class MainWindow(QMainWindow):
     def _save_before_close(self) -> bool:
         self.save()
         return not self.model.dirty
+
+    def generate_dialog(self) -> None:
+        """Ask for a prompt and add a guided generation (S²V2V) that moves like the track
+        points on this clip (render it with Render (diffusion))."""
+        from PySide6.QtWidgets import QInputDialog
+
+        prompt, ok = QInputDialog.getText(self, "Generate", "Prompt of the new video:")
+        if ok and prompt.strip():
+            self._guard(self.model.add_guided_generation, prompt.strip())
 
     def dragEnterEvent(self, event: Any) -> None:
         if event.mimeData().hasUrls():

@@ -31,6 +31,7 @@ COMMANDS = [
     "jobs",
     "cache",
     "otio",
+    "generate",
 ]
 
 

@@ -17,7 +17,6 @@ from ..errors import BackendUnavailableError, InvalidInputError
 _LATER = {
     "TrajectoryEdit": "ReVideo",
     "PromptEdit": "Point-to-Point",
-    "GuidedGeneration": "S²V2V",
 }
 
 
@@ -50,6 +49,14 @@ def _plan(edits: list) -> tuple[str, list]:
                 "separate calls; render the drags first, then the transfer on the result"
             )
         return "drag", drags
+    guided = [e for e in edits if type(e).__name__ == "GuidedGeneration"]
+    if guided:
+        if len(guided) != 1 or len(edits) != 1:
+            raise InvalidInputError(
+                f"edits: the diffusion backend renders one GuidedGeneration per call, alone; "
+                f"got {len(edits)} edits"
+            )
+        return "guided", guided
     for edit in edits:
         name = type(edit).__name__
         if name in _LATER:
@@ -66,7 +73,7 @@ def _plan(edits: list) -> tuple[str, list]:
     return "transfer", transfers
 
 
-def required_families(edits: list) -> list[str]:
+def required_families(edits: list, *, models: Any = None) -> list[str]:
     """The model families rendering ``edits`` needs: ``sd15`` for DragEdits, the family a
     MotionTransfer's motion was learned on (``svd``). SAM, which a drag uses only when it is
     configured, is not listed. Raises like :func:`render` for edits this backend cannot
@@ -74,6 +81,8 @@ def required_families(edits: list) -> list[str]:
     kind, items = _plan(edits)
     if kind == "drag":
         return ["sd15"]
+    if kind == "guided":
+        return [guided_family(models)]
     return [items[0].motion.base_model["family"]]
 
 
@@ -87,7 +96,7 @@ def preflight(edits: list, *, models: Any = None) -> None:
     from ..models.store import resolve_model
 
     holder = as_models(models)
-    for family in required_families(edits):
+    for family in required_families(edits, models=models):
         if family not in holder._loaded:
             resolve_model(family, holder.path_for(family), store=holder.store).layout()
 
@@ -105,6 +114,8 @@ def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None)
         for drag in items:
             clip = render_drag(clip, drag, models=models, progress=progress, cancel=cancel)
         return clip
+    if kind == "guided":
+        return render_guided(clip, items[0], models=models, progress=progress, cancel=cancel)
     return render_motion_transfer(clip, items[0], models=models, progress=progress,
                                   cancel=cancel)
 
@@ -165,3 +176,38 @@ def render_drag(clip, edit, *, models: Any = None, settings: Any = None, memory:
     result = drag_clip(loaded, clip, edit, settings or DragSettings(), memory=policy,
                        sam_models=sam_models, progress=progress, cancel=cancel)
     return result.clip
+
+
+def guided_family(models: Any = None) -> str:
+    """The family a GuidedGeneration renders with: the one ``models`` names (a
+    ``{family: path}`` entry, or the pipeline class of a model folder given alone), else the
+    ``MOTIONWRIGHT_GUIDED_FAMILY`` variable, else ``zeroscope`` (the paper's reference-video
+    model)."""
+    import os
+
+    from .s2v2v.kinds import family_of_models
+
+    found = family_of_models(models)
+    if found is not None:
+        return found
+    return os.environ.get("MOTIONWRIGHT_GUIDED_FAMILY", "zeroscope").strip().lower()
+
+
+def render_guided(clip, edit, *, models: Any = None, family: str | None = None,
+                  settings: Any = None, memory: Any = None, progress=None, cancel=None):
+    """S²V2V for one :class:`~motionwright.edits.GuidedGeneration`: a new video of
+    ``len(clip)`` frames at ``clip``'s size and frame rate whose motion follows the edit's
+    reference points or box. ``family``: ``zeroscope`` (default), ``animatediff`` or
+    ``cogvideox``; ``settings``: a :class:`~motionwright.methods.s2v2v.GuidedSettings`."""
+    from ..clip import Clip
+    from ..models.loading import as_models
+    from .s2v2v import GuidedSettings
+    from .s2v2v.policy import resolve_policy
+    from .s2v2v.run import generate
+
+    holder = as_models(models)
+    loaded = holder.get(family or guided_family(models))
+    policy = resolve_policy(loaded, memory if memory is not None else holder.memory)
+    video = generate(loaded, clip, edit, settings or GuidedSettings(), policy=policy,
+                     progress=progress, cancel=cancel)
+    return Clip.from_frames(video, fps=clip.fps, start_timecode=clip.start_timecode)
