@@ -16,7 +16,6 @@ from ..errors import BackendUnavailableError, InvalidInputError
 
 _LATER = {
     "TrajectoryEdit": "ReVideo",
-    "PromptEdit": "Point-to-Point",
     "GuidedGeneration": "S²V2V",
 }
 
@@ -40,8 +39,16 @@ def frames_for_shot(motion, shot_fps: Any) -> int:
 def _plan(edits: list) -> tuple[str, list]:
     """``("drag", drags)`` or ``("transfer", [transfer])``; raises for what this backend cannot
     render (a mix of kinds, a method that arrives later, not exactly one transfer)."""
-    from ..edits import DragEdit, MotionTransfer
+    from ..edits import DragEdit, MotionTransfer, PromptEdit
 
+    prompts = [e for e in edits if isinstance(e, PromptEdit)]
+    if prompts:
+        if len(prompts) != len(edits) or len(prompts) != 1:
+            raise InvalidInputError(
+                "edits: the diffusion backend renders one PromptEdit per call, on its own; "
+                "render other edits in a separate call"
+            )
+        return "prompt", prompts
     drags = [e for e in edits if isinstance(e, DragEdit)]
     if drags:
         if len(drags) != len(edits):
@@ -74,6 +81,8 @@ def required_families(edits: list) -> list[str]:
     kind, items = _plan(edits)
     if kind == "drag":
         return ["sd15"]
+    if kind == "prompt":
+        return ["animatediff"]
     return [items[0].motion.base_model["family"]]
 
 
@@ -105,6 +114,10 @@ def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None)
         for drag in items:
             clip = render_drag(clip, drag, models=models, progress=progress, cancel=cancel)
         return clip
+    if kind == "prompt":
+        from .pointtopoint import prompt_edit
+
+        return prompt_edit(clip, items[0], models, progress=progress, cancel=cancel)
     return render_motion_transfer(clip, items[0], models=models, progress=progress,
                                   cancel=cancel)
 

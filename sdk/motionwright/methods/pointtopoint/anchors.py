@@ -146,3 +146,22 @@ class AnchorTokens:
                           int(fields.get("start_frame", 0)))
         return cls(traj, arrays["features"], arrays["indices"], float(fields["tau"]),
                    tuple(fields["size"]), dict(fields.get("base_model") or {}))
+
+
+def merged_anchor_track(parts: list[AnchorTokens], num_frames: int):
+    """One :class:`~motionwright.Trajectory` of ``num_frames`` frames (from frame 0) holding
+    the anchors of every window (each hidden outside its window); ids number the anchors
+    window after window."""
+    from ...types import Trajectory
+
+    total = sum(len(p) for p in parts)
+    tracks = np.full((num_frames, total, 2), np.nan, np.float32)
+    visible = np.zeros((num_frames, total), bool)
+    col = 0
+    for part in parts:
+        a = part.anchors
+        rows = slice(a.start_frame, a.start_frame + a.num_frames)
+        tracks[rows, col:col + len(part)] = a.tracks
+        visible[rows, col:col + len(part)] = a.visible
+        col += len(part)
+    return Trajectory(tracks, visible)

@@ -84,6 +84,24 @@ def anchor_tokens(clip, models: Any = None, *, settings: PointToPointSettings | 
     return _to_clip_pixels(found, size, tuple(clip.size), 0)
 
 
+def window_anchor_tokens(clip, models: Any = None, *,
+                         settings: PointToPointSettings | None = None, prompt: str = "",
+                         progress=None, cancel=None) -> list[AnchorTokens]:
+    """:func:`anchor_tokens` of every window :func:`prompt_edit` would edit (positions in clip
+    pixels, each trajectory starting at its window's first frame)."""
+    from ...types import Trajectory
+
+    s = settings or PointToPointSettings()
+    out = []
+    for start, stop in windows(len(clip), s.window, s.overlap):
+        found = anchor_tokens(clip[start:stop], models, settings=s, prompt=prompt,
+                              progress=progress, cancel=cancel)
+        tr = found.trajectories
+        out.append(AnchorTokens(Trajectory(tr.tracks, tr.visible, start), found.features,
+                                found.indices, found.tau, found.size, found.base_model))
+    return out
+
+
 def prompt_edit(clip, edit, models: Any = None, *, settings: PointToPointSettings | None = None,
                 anchors: AnchorTokens | None = None, mask: Any = None, memory: Any = None,
                 progress=None, cancel=None, record: dict | None = None):
