@@ -38,6 +38,14 @@ from motionwright.methods.pointtopoint.injection import (  # noqa: E402
 )
 from motionwright.types import Trajectory  # noqa: E402
 
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    from tiny_pointtopoint import one_thread
+
+    yield from one_thread()
+
+
 # --- eq. (6): normalisation ------------------------------------------------------------------
 
 
@@ -277,7 +285,7 @@ def test_anchor_tokens_editing_and_errors(tmp_path):
         a.with_indices([1, 1])
     bad = tmp_path / "bad.anchors"
     bad.write_bytes(b"not safetensors")
-    with pytest.raises(CorruptFileError, match="bad.anchors"):
+    with pytest.raises(CorruptFileError, match=r"bad\.anchors"):
         AnchorTokens.load(bad)
     import safetensors.numpy
 
@@ -302,6 +310,7 @@ def test_merged_anchor_track_places_each_window():
 # --- full-size AnimateDiff on the meta device -------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
 def test_full_size_wiring_on_meta(dtype):
     from motionwright.methods.pointtopoint.features import decoder_block_name, video_unet

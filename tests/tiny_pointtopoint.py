@@ -61,3 +61,16 @@ def full_size_unet(dtype):
         adapter = MotionAdapter.from_config(MOTION_ADAPTER_FULL)
         unet = UNetMotionModel.from_unet2d(unet2d, adapter, load_weights=False)
     return unet.to(dtype=dtype).requires_grad_(False)
+
+
+def one_thread():
+    """Generator for a fixture: run torch on one thread (the tiny models are far faster so on
+    a shared, loaded machine), restoring the count afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)

@@ -56,9 +56,10 @@ def _settings(args: argparse.Namespace):
         finetune_steps=args.finetune_steps, seed=args.seed)
 
 
-def print_anchors(parts, out=sys.stdout) -> None:
+def print_anchors(parts, out=None) -> None:
     """One line per anchor: window, index and its position on the window's first visible
-    frame."""
+    frame (on ``out``, default stdout)."""
+    out = out or sys.stdout
     for part in parts:
         a = part.anchors
         print(f"frames {a.start_frame}..{a.end_frame}: {len(part)} anchors of "
@@ -75,10 +76,10 @@ def run(args: argparse.Namespace) -> int:
     from ..clip import Clip
     from ..edits import PromptEdit
     from ..errors import InvalidInputError
-    from ..models.loading import Models
     from ..methods.pointtopoint import prompt_edit
     from ..methods.pointtopoint.anchors import merged_anchor_track
     from ..methods.pointtopoint.edit import window_anchor_tokens
+    from ..models.loading import Models
 
     edit = PromptEdit(args.prompt, args.negative_prompt, args.source_prompt)
     settings = _settings(args)

@@ -53,7 +53,7 @@ def windows(count: int, window: int, overlap: int) -> list[tuple[int, int]]:
     if count <= window:
         return [(0, count)]
     step = window - overlap
-    starts = list(range(0, count - window, step)) + [count - window]
+    starts = [*range(0, count - window, step), count - window]
     return [(s, s + window) for s in dict.fromkeys(starts)]
 
 

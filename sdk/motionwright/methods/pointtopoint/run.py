@@ -153,7 +153,9 @@ def edit_window(loaded, frames: np.ndarray, prompt: str, settings: PointToPointS
     latent_hw = tuple(latents.shape[-2:])
     idx = anchors.indices
     src_tokens = torch.as_tensor(anchors.features[idx]).to(dev)
-    injector = make_injector(unet, anchors.features.shape[-1], settings.hidden).to(dev)
+    with torch.random.fork_rng(devices=[]):  # the MLPs' initial weights follow the seed
+        torch.manual_seed(settings.seed)
+        injector = make_injector(unet, anchors.features.shape[-1], settings.hidden).to(dev)
     injection = Injection(injector, src_tokens, tracks[:, idx], visible[:, idx], latent_hw,
                           settings.injection_scale)
     cond_src = encode_text(pipe, source_prompt, dev).to(dt)

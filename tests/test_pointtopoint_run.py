@@ -1,0 +1,157 @@
+"""Point-to-Point end to end on the tiny random AnimateDiff model loaded through the store:
+``mw.anchor_tokens``, ``mw.render`` with a PromptEdit, the ``prompt`` command, windows,
+seeds, cancel and NaN detection."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("diffusers")
+
+import motionwright as mw  # noqa: E402
+from motionwright.errors import Cancelled  # noqa: E402
+from motionwright.methods.pointtopoint import prompt_edit  # noqa: E402
+from tiny_models import tiny_model  # noqa: E402
+from tiny_pointtopoint import fast_settings, moving_frames, tiny_models  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _single_thread():
+    from tiny_pointtopoint import one_thread
+
+    yield from one_thread()
+
+
+FAST_CLI = ["--size", "32x32", "--steps", "2", "--finetune-steps", "1", "--device", "cpu",
+            "--dtype", "float32"]
+
+
+@pytest.fixture(scope="module")
+def models():
+    return tiny_models()
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return mw.Clip.from_frames(moving_frames(4, (48, 40)), fps=25)
+
+
+def test_anchor_tokens_of_a_clip(models, clip):
+    found = mw.anchor_tokens(clip, models, settings=fast_settings(max_anchors=None))
+    tr = found.trajectories
+    assert tr.num_frames == 4 and 1 <= len(found) <= tr.num_points
+    pts = tr.tracks[tr.visible]
+    assert (pts >= -0.5).all() and (pts[:, 0] <= 47.5).all() and (pts[:, 1] <= 39.5).all()
+    assert found.features.shape[:2] == (tr.num_points, 4)
+    # FPS with the τ stop: every pair of anchors is at least τ apart (eq. 3)
+    from motionwright.methods.pointtopoint import token_distances
+
+    idx = found.indices
+    d = token_distances(torch.as_tensor(found.features[idx]), tr.visible[:, idx])
+    off = d[~np.eye(len(idx), dtype=bool)]
+    assert (off >= found.tau - 1e-6).all()
+
+
+@pytest.mark.slow
+def test_render_with_diffusion_keeps_size_rate_and_reproduces(models, clip, monkeypatch):
+    import motionwright.methods.pointtopoint.edit as edit_mod
+
+    monkeypatch.setattr(edit_mod, "PointToPointSettings", lambda: fast_settings())
+    events = []
+    out = mw.render(clip, [mw.PromptEdit("a bronze robot")], backend="diffusion",
+                    models=models, progress=events.append)
+    assert len(out) == 4 and out.size == (48, 40) and out.fps == clip.fps
+    assert events and events[-1].done == events[-1].total
+    again = mw.render(clip, [mw.PromptEdit("a bronze robot")], backend="diffusion",
+                      models=models)
+    assert np.array_equal(np.stack(list(out)), np.stack(list(again)))
+
+
+@pytest.mark.slow
+def test_a_clip_longer_than_one_window(models):
+    long = mw.Clip.from_frames(moving_frames(6, (40, 32)), fps=24)
+    record: dict = {}
+    out = prompt_edit(long, mw.PromptEdit("a cat"), models, settings=fast_settings(),
+                      record=record)
+    assert len(out) == 6 and out.size == (40, 32)
+    assert [(w["start"], w["stop"]) for w in record["windows"]] == [(0, 4), (2, 6)]
+    assert [a.trajectories.start_frame for a in record["anchors"]] == [0, 2]
+    assert all(w["matched"] is not None for w in record["windows"])
+    assert all(len(w["finetune_losses"]) == 1 for w in record["windows"])
+
+
+def test_cancel_stops_the_edit(models, clip):
+    token = mw.CancelToken()
+
+    def stop_soon(event):
+        if event.stage == "point-to-point":
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        prompt_edit(clip, mw.PromptEdit("a robot"), models, settings=fast_settings(),
+                    progress=stop_soon, cancel=token)
+
+
+def test_nan_latents_are_reported(models, clip):
+    from motionwright.methods.pointtopoint.run import DivergedError
+    from motionwright.models.hooks import forward_hooks
+
+    unet = models.get("animatediff").pipeline.unet
+
+    def poison(name, module, args, kwargs, output):
+        return output * float("nan")
+
+    with forward_hooks(unet, ["conv_out"], poison), pytest.raises(DivergedError,
+                                                                 match="NaN"):
+        prompt_edit(clip, mw.PromptEdit("a robot"), models,
+                    settings=fast_settings(finetune_steps=0))
+
+
+@pytest.mark.slow
+def test_cli_prompt_writes_video_and_anchors(tmp_path, capsys):
+    from motionwright.cli.main import main
+
+    src = tmp_path / "shot.%03d.png"
+    mw.Clip.from_frames(moving_frames(4, (48, 40))).save(src, codec="png")
+    out = tmp_path / "out.%03d.png"
+    anchors = tmp_path / "anchors.json"
+    assert main(["prompt", str(src), "a bronze robot", "-o", str(out), "--anchors-out",
+                 str(anchors), "--tau", "0.5", "--model", str(tiny_model("animatediff")),
+                 *FAST_CLI]) == 0
+    result = mw.Clip.open(out)
+    assert len(result) == 4 and result.size == (48, 40)
+    traj = mw.Trajectory.load(anchors)
+    assert traj.num_frames == 4 and traj.num_points >= 1
+    printed = capsys.readouterr().out
+    assert "anchors of" in printed and "tau 0.5" in printed
+    assert json.loads(anchors.read_text())["schema"].startswith("Trajectory.")
+
+
+def test_cli_anchors_only_and_estimate(tmp_path, capsys):
+    from motionwright.cli.main import main
+
+    src = tmp_path / "shot.%03d.png"
+    mw.Clip.from_frames(moving_frames(3, (32, 32))).save(src, codec="png")
+    anchors = tmp_path / "a.json"
+    assert main(["prompt", str(src), "x", "--anchors-out", str(anchors), "--model",
+                 str(tiny_model("animatediff")), *FAST_CLI]) == 0
+    assert mw.Trajectory.load(anchors).num_frames == 3
+    assert not list(tmp_path.glob("out*"))
+    assert main(["prompt", str(src), "x", "--estimate", "--model",
+                 str(tiny_model("animatediff")), *FAST_CLI]) == 0
+    text = capsys.readouterr().out
+    assert "gpu:" in text and "lowvram:" in text and "sampling" in text
+
+
+def test_cli_without_output_is_a_one_line_error(tmp_path, capsys):
+    from motionwright.cli.main import main
+
+    src = tmp_path / "shot.%03d.png"
+    mw.Clip.from_frames(moving_frames(2, (32, 32))).save(src, codec="png")
+    assert main(["prompt", str(src), "x", "--model", str(tiny_model("animatediff")),
+                 "--device", "cpu"]) == 2
+    assert "--anchors-out" in capsys.readouterr().err
