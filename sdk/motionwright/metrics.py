@@ -247,3 +247,11 @@ def visibility_accuracy(predicted: Any, truth: Any) -> float:
     if p.shape != t.shape or p.ndim != 2:
         raise ShapeError(f"predicted: expected visibility of shape {t.shape}, got {p.shape}")
     return float((p == t).mean())
+
+
+def text_alignment(video: Any, prompt: str, *, model: Any = None, device: str = "cpu") -> float:
+    """Point-to-Point's text alignment (ViCLIP score) computed with CLIP weights; see
+    :mod:`motionwright.text_alignment` (raises ModelNotFoundError without the weights)."""
+    from .text_alignment import text_alignment as score
+
+    return score(video, prompt, model=model, device=device)
