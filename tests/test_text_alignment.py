@@ -64,7 +64,7 @@ def test_missing_weights_say_how_to_provide_them(monkeypatch, tmp_path):
     video = np.zeros((2, 8, 8, 3), np.uint8)
     with pytest.raises(ModelNotFoundError, match="MOTIONWRIGHT_MODEL_CLIP"):
         metrics.text_alignment(video, "a cat")
-    with pytest.raises(ModelNotFoundError, match="config.json"):
+    with pytest.raises(ModelNotFoundError, match=r"config\.json"):
         metrics.text_alignment(video, "a cat", model=tmp_path)
 
 

@@ -46,7 +46,7 @@ def clip_weights(model: Any = None) -> Path:
 def _uniform(frames_total: int, count: int) -> list[int]:
     if frames_total <= count:
         return list(range(frames_total))
-    return [int(round(i)) for i in np.linspace(0, frames_total - 1, count)]
+    return [round(i) for i in np.linspace(0, frames_total - 1, count)]
 
 
 def text_alignment(video: Any, prompt: str, *, model: Any = None, device: str = "cpu") -> float:
