@@ -155,3 +155,36 @@ def test_cli_without_output_is_a_one_line_error(tmp_path, capsys):
     assert main(["prompt", str(src), "x", "--model", str(tiny_model("animatediff")),
                  "--device", "cpu"]) == 2
     assert "--anchors-out" in capsys.readouterr().err
+
+
+def test_previews_while_sampling(models, clip):
+    previews = []
+
+    def keep(event):
+        if event.preview is not None:
+            previews.append(event.preview)
+
+    prompt_edit(clip, mw.PromptEdit("a robot"), models,
+                settings=fast_settings(preview_every=1, finetune_steps=0), progress=keep)
+    assert len(previews) == 2  # one per sampling step
+    assert previews[0].shape == (32, 32, 3) and previews[0].dtype == np.uint8
+
+
+def test_user_anchors_are_used_for_the_first_window(models, clip):
+    found = mw.anchor_tokens(clip, models, settings=fast_settings())
+    mine = found.with_indices(found.indices[:1])
+    record: dict = {}
+    prompt_edit(clip, mw.PromptEdit("a robot"), models, anchors=mine,
+                settings=fast_settings(finetune_steps=0, align_at=0.0), record=record)
+    used = record["anchors"][0]
+    assert used.indices.tolist() == mine.indices.tolist()
+    assert np.allclose(used.anchors.tracks, mine.anchors.tracks, atol=1e-3, equal_nan=True)
+
+
+def test_estimates_shrink_with_the_lighter_policies(models):
+    from motionwright.methods.pointtopoint.policy import estimates
+
+    loaded = models.get("animatediff")
+    est = estimates(loaded, (32, 32), 4, fast_settings())
+    assert est["gpu"].peak_bytes >= est["balanced"].peak_bytes >= est["lowvram"].peak_bytes
+    assert set(est["gpu"].phases) == {"anchor selection", "fine-tuning", "sampling"}
