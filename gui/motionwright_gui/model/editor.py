@@ -27,10 +27,11 @@ from .jobs import Job, JobQueue
 from .notices import NoticeLog
 from .recovery import Recovery
 from .render_out import RenderResult
+from .anchor_tool import AnchorTool
 from .sam_tool import SamTool, sam_status
 from .undo import Command, UndoStack
 
-TOOLS = ("select", "drag", "points", "polygon", "brush", "pen", "sam")
+TOOLS = ("select", "drag", "points", "polygon", "brush", "pen", "sam", "anchors")
 
 __all__ = ["TIMINGS", "TOOLS", "EditorModel", "Snapshot", "sam_available"]
 
@@ -108,6 +109,7 @@ class EditorModel:
         self.clip_changed.connect(lambda: proxies.refresh(self))
         self.undo.changed.connect(self._on_undo_changed)
         self.sam = SamTool(self)
+        self.anchor_tool = AnchorTool(self)
 
     # -- opening and saving --------------------------------------------------------------------
     def open(self, path: str | os.PathLike) -> None:

@@ -41,7 +41,7 @@ from .viewer import Viewer
 TOOL_LABELS = [("select", "Select", "V"), ("drag", "Drag pair", "D"),
                ("points", "Points", "P"), ("polygon", "Polygon mask", "G"),
                ("brush", "Brush mask", "B"), ("pen", "Trajectory pen", "T"),
-               ("sam", "SAM clicks", "")]
+               ("sam", "SAM clicks", ""), ("anchors", "Anchor tokens", "")]
 AUTOSAVE_MS = 2000
 
 
@@ -174,6 +174,10 @@ class MainWindow(QMainWindow):
         self._action("render_diffusion", "Render (&diffusion)", lambda: m.render("diffusion"),
                      "Ctrl+R", c)
         self._action("learn", "&Learn motion from in/out", m.learn_motion, None, c)
+        self._action("find_anchors", "Find &anchor tokens (Point-to-Point)",
+                     m.anchor_tool.find, None, c)
+        self._action("render_anchors", "Render prompt edit with these anchors",
+                     m.anchor_tool.render, None, c)
         self.tools_menu = bar.addMenu("&Tools")
         self.tools_menu.aboutToShow.connect(self.refresh_sam)
         h = bar.addMenu("&Help")
