@@ -12,7 +12,7 @@ from motionwright.methods.pointtopoint import AnchorTokens
 def fake_tokens(frames: int = 12) -> AnchorTokens:
     """Three motion tokens moving right one pixel per frame; tokens 0 and 2 are anchors."""
     starts = np.array([[20.0, 30.0], [50.0, 30.0], [70.0, 40.0]], np.float32)
-    tracks = np.stack([starts + [t, 0] for t in range(frames)])
+    tracks = np.stack([starts + np.array([t, 0.0]) for t in range(frames)])
     visible = np.ones((frames, 3), bool)
     visible[5:, 2] = False
     return AnchorTokens(mw.Trajectory(tracks, visible), np.zeros((3, frames, 4)), [0, 2],

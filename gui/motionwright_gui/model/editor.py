@@ -20,6 +20,7 @@ import motionwright as mw
 from motionwright.path import TIMINGS
 
 from . import background, edit_build, edit_ops, files, opening, proxies
+from .anchor_tool import AnchorTool
 from .document import Snapshot, restore, snapshot_of
 from .events import Signal
 from .frames import Dispatcher, call_now
@@ -27,7 +28,6 @@ from .jobs import Job, JobQueue
 from .notices import NoticeLog
 from .recovery import Recovery
 from .render_out import RenderResult
-from .anchor_tool import AnchorTool
 from .sam_tool import SamTool, sam_status
 from .undo import Command, UndoStack
 
