@@ -188,3 +188,23 @@ def test_estimates_shrink_with_the_lighter_policies(models):
     est = estimates(loaded, (32, 32), 4, fast_settings())
     assert est["gpu"].peak_bytes >= est["balanced"].peak_bytes >= est["lowvram"].peak_bytes
     assert set(est["gpu"].phases) == {"anchor selection", "fine-tuning", "sampling"}
+
+
+def test_finished_windows_are_kept_and_resumed(models, tmp_path, monkeypatch):
+    import motionwright.methods.pointtopoint.edit as edit_mod
+
+    long = mw.Clip.from_frames(moving_frames(6, (40, 32)), fps=24)
+    s = fast_settings(finetune_steps=0, steps=1)
+    first = prompt_edit(long, mw.PromptEdit("a cat"), models, settings=s,
+                        resume_dir=tmp_path)
+    assert len(list(tmp_path.glob("*.npy"))) == 2 and len(list(tmp_path.glob("*.anchors"))) == 2
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a kept window was edited again")
+
+    monkeypatch.setattr("motionwright.methods.pointtopoint.run.edit_window", must_not_run)
+    record: dict = {}
+    again = edit_mod.prompt_edit(long, mw.PromptEdit("a cat"), models, settings=s,
+                                 resume_dir=tmp_path, record=record)
+    assert np.array_equal(np.stack(list(first)), np.stack(list(again)))
+    assert all(w["resumed"] for w in record["windows"])

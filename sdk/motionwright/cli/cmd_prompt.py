@@ -44,6 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--device", default="auto", help="auto, cuda, cuda:N, mps or cpu")
     parser.add_argument("--dtype", default="auto", help="auto, bf16, fp16 or fp32")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--resume", metavar="DIR",
+                        help="keep each finished 16-frame window in DIR; a rerun of the same "
+                        "command skips the windows already there")
     add_output_options(parser)
     parser.set_defaults(func=run)
 
@@ -97,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output:
         record: dict = {}
         result = prompt_edit(clip, edit, models, settings=settings, progress=bar,
-                             record=record)
+                             record=record, resume_dir=args.resume)
         parts = record["anchors"]
     else:
         result = None

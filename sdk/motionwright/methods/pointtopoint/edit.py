@@ -16,6 +16,7 @@ from ...errors import InvalidInputError
 from ...progress import Reporter
 from .anchors import AnchorTokens
 from .frames import blend_windows, map_points, resize_frames, windows, working_size
+from .resume import WindowStore, window_key
 from .settings import PointToPointSettings
 
 
@@ -104,13 +105,16 @@ def window_anchor_tokens(clip, models: Any = None, *,
 
 def prompt_edit(clip, edit, models: Any = None, *, settings: PointToPointSettings | None = None,
                 anchors: AnchorTokens | None = None, mask: Any = None, memory: Any = None,
-                progress=None, cancel=None, record: dict | None = None):
+                progress=None, cancel=None, record: dict | None = None,
+                resume_dir: Any = None):
     """Point-to-Point for one :class:`~motionwright.edits.PromptEdit` on every frame of
     ``clip``; returns a new in-memory Clip at the source size and frame rate.
 
     ``anchors`` (from :func:`anchor_tokens`, possibly with anchors dropped or added) are used
     for the first window instead of finding them; ``memory``: a policy name, ``auto`` or None
-    (the models' policy); ``record``: a dict that receives what each window found and learned.
+    (the models' policy); ``record``: a dict that receives what each window found and learned;
+    ``resume_dir``: a folder where each finished window is kept (frames ``.npy`` and its
+    ``.anchors``), so a render interrupted or cancelled later skips the windows already done.
     """
     from ...clip import Clip
     from ...models.loading import as_models
@@ -138,12 +142,21 @@ def prompt_edit(clip, edit, models: Any = None, *, settings: PointToPointSetting
         given = None
         if n == 0 and anchors is not None:
             given = _to_clip_pixels(anchors, tuple(clip.size), size, 0)
-        with translate_oom("editing with Point-to-Point", policy, loaded.device):
-            out, found, rec = edit_window(
-                loaded, frames, edit.prompt, s, source_prompt=edit.source_prompt,
-                negative_prompt=edit.negative_prompt, anchors=given,
-                mask=_mask_at(mask, size, start), policy=policy, reporter=reporter,
-                cancel=cancel)
+        kept = None if resume_dir is None else WindowStore(resume_dir, window_key(
+            frames, edit, s, loaded.identity, given))
+        if kept is not None and kept.exists():
+            out, found = kept.load()
+            rec = {"finetune_losses": [], "matched": None, "resumed": True}
+            reporter.step(per_window)
+        else:
+            with translate_oom("editing with Point-to-Point", policy, loaded.device):
+                out, found, rec = edit_window(
+                    loaded, frames, edit.prompt, s, source_prompt=edit.source_prompt,
+                    negative_prompt=edit.negative_prompt, anchors=given,
+                    mask=_mask_at(mask, size, start), policy=policy, reporter=reporter,
+                    cancel=cancel)
+            if kept is not None:
+                kept.save(out, found)
         parts.append((start, resize_frames(out, tuple(clip.size))))
         found_all.append(_to_clip_pixels(found, size, tuple(clip.size), start))
         if record is not None:
