@@ -208,3 +208,13 @@ def test_finished_windows_are_kept_and_resumed(models, tmp_path, monkeypatch):
                                  resume_dir=tmp_path, record=record)
     assert np.array_equal(np.stack(list(first)), np.stack(list(again)))
     assert all(w["resumed"] for w in record["windows"])
+
+
+def test_sixteen_bit_clips_are_edited_in_eight_bits_with_a_warning(models):
+    from motionwright.errors import FidelityWarning
+
+    deep = mw.Clip.from_frames(moving_frames(2, (32, 32)).astype(np.uint16) * 257, fps=24)
+    with pytest.warns(FidelityWarning, match="8 bits"):
+        out = prompt_edit(deep, mw.PromptEdit("a robot"), models,
+                          settings=fast_settings(finetune_steps=0, steps=1))
+    assert len(out) == 2 and out.size == (32, 32)

@@ -126,6 +126,13 @@ def prompt_edit(clip, edit, models: Any = None, *, settings: PointToPointSetting
     if len(clip) < 2:
         raise InvalidInputError(f"clip: need at least 2 frames for a prompt edit, got "
                                 f"{len(clip)}")
+    if np.dtype(getattr(clip, "dtype", np.uint8)) == np.uint16:
+        import warnings
+
+        from ...errors import FidelityWarning
+
+        warnings.warn("the clip has 16 bits per channel; Point-to-Point edits and returns it in "
+                      "8 bits (the diffusion model's range)", FidelityWarning, stacklevel=2)
     holder = as_models(models)
     loaded = holder.get("animatediff")
     size = _size_for(loaded, clip, s)
