@@ -187,14 +187,18 @@ def test_splat_is_bilinear_and_only_at_the_anchor():
     assert half[0].sum() == pytest.approx(2.0)
 
 
-def test_injection_changes_encoder_features_only_at_anchor_locations():
-    from motionwright.models.hooks import FeatureRecorder
-    from motionwright.models.loading import Models
-    from tiny_models import tiny_model
+@pytest.fixture(scope="module")
+def tiny_unet():
+    """The tiny AnimateDiff UNet, built and loaded through the store once for this module."""
+    from tiny_pointtopoint import tiny_models
 
-    loaded = Models({"animatediff": str(tiny_model("animatediff"))}, device="cpu",
-                    dtype="float32").get("animatediff")
-    unet = loaded.pipeline.unet
+    return tiny_models().get("animatediff").pipeline.unet
+
+
+def test_injection_changes_encoder_features_only_at_anchor_locations(tiny_unet):
+    from motionwright.models.hooks import FeatureRecorder
+
+    unet = tiny_unet
     inj = make_injector(unet, 5, hidden=4)
     frames, hw = 2, (8, 8)
     tokens = torch.randn(1, frames, 5)
