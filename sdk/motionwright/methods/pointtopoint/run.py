@@ -92,12 +92,14 @@ def finetune(loaded, injection: Injection, latents, cond, settings: PointToPoint
     import torch
 
     from ...models.hooks import activation_checkpointing
+    from ...models.precision import LossScaler
 
     pipe = loaded.pipeline
     unet = pipe.unet
     unet.requires_grad_(False)
     params = list(injection.injector.parameters())
     opt = torch.optim.AdamW(params, lr=settings.finetune_lr)
+    scaler = LossScaler(loaded.device, loaded.dtype)  # gradients pass an fp16 UNet
     gen = torch.Generator().manual_seed(settings.seed + 1)
     rng = np.random.default_rng(settings.seed + 1)
     train_steps = int(pipe.scheduler.config.num_train_timesteps)
@@ -118,12 +120,12 @@ def finetune(loaded, injection: Injection, latents, cond, settings: PointToPoint
             target = _target(pipe.scheduler, latents, noise, torch.tensor([t]))
             loss = torch.nn.functional.mse_loss(pred.float(), target.float())
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            if not np.isfinite(losses[-1]):
+            if not bool(torch.isfinite(loss)):
                 raise DivergedError("fine-tuning: the loss became NaN or infinite; lower "
                                     "finetune_lr or use float32")
+            scaler.backward(loss)
+            scaler.step(opt)  # a step with non-finite gradients (fp16) is skipped
+            losses.append(float(loss.detach()))
             reporter.step()
     injection.keep = None
     injection.project()
