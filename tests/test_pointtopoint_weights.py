@@ -42,8 +42,8 @@ def test_real_anchors_are_sparse_and_on_the_moving_object():
 def test_real_edit_keeps_the_motion():
     pytest.importorskip("torch")
     import motionwright as mw
-    from motionwright.metrics import flow_similarity
     from motionwright.methods.pointtopoint import PointToPointSettings, prompt_edit
+    from motionwright.metrics import flow_similarity
     from motionwright.synthetic import make_moving_objects
 
     scene = make_moving_objects(16, (512, 512), seed=3, num_objects=1, max_speed=6)
