@@ -73,3 +73,13 @@ def test_window_offers_the_anchor_actions_and_draws(window, qtbot):
     assert "anchors" in window.tool_actions
     window.model.anchor_tool.set_tokens(fake_tokens())
     window.viewer.repaint()  # drawing the anchors must not fail
+
+
+def test_a_missing_model_is_explained_against_animatediff(window, monkeypatch, tmp_path):
+    monkeypatch.setenv("MOTIONWRIGHT_CONFIG_DIR", str(tmp_path / "no-config"))
+    monkeypatch.delenv("MOTIONWRIGHT_MODEL_ANIMATEDIFF", raising=False)
+    monkeypatch.delenv("MOTIONWRIGHT_MODELS", raising=False)
+    reports = []
+    monkeypatch.setattr(window, "report", lambda text, *a, **k: reports.append(text))
+    window.actions_by_name["find_anchors"].trigger()
+    assert reports and "animatediff" in reports[-1] and "svd" not in reports[-1]

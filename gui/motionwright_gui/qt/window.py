@@ -301,7 +301,9 @@ class MainWindow(QMainWindow):
         try:
             return fn(*args)
         except (mw.errors.MotionwrightError, OSError, ImportError) as exc:
-            family = "sam" if getattr(fn, "__self__", None) is self.model.sam else "svd"
+            owner = getattr(fn, "__self__", None)
+            family = "sam" if owner is self.model.sam else (
+                "animatediff" if owner is self.model.anchor_tool else "svd")
             self.report(explain(exc, family=family).text())
             return None
 
