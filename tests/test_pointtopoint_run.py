@@ -187,7 +187,8 @@ def test_estimates_shrink_with_the_lighter_policies(models):
     loaded = models.get("animatediff")
     est = estimates(loaded, (32, 32), 4, fast_settings())
     assert est["gpu"].peak_bytes >= est["balanced"].peak_bytes >= est["lowvram"].peak_bytes
-    assert set(est["gpu"].phases) == {"anchor selection", "fine-tuning", "sampling"}
+    assert set(est["gpu"].phases) == {"anchor selection", "fine-tuning", "sampling",
+                                     "decoding"}
 
 
 def test_finished_windows_are_kept_and_resumed(models, tmp_path, monkeypatch):

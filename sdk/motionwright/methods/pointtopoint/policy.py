@@ -3,8 +3,8 @@
 The estimate adds what is held at the peak of each phase — the model weights on the device
 (all of them, or the largest component under model offload), the motion tokens and their
 distance matrix (anchor selection: up to 3·h·w tokens of T frames), and the UNet activations
-of one window: a forward pass of 2·T frames (CFG) while sampling, or the activations saved for
-the backward pass while fine-tuning the MLPs. The activation figures per latent cell and frame
+of one window: a forward pass of 2·T frames (CFG) while sampling, the activations saved for
+the backward pass while fine-tuning the MLPs, or the VAE decoding a few frames at a time. The activation figures per latent cell and frame
 are coarse constants calibrated on published AnimateDiff numbers (13–18 GB for 16 frames at
 512² with CFG in fp16); ``tests/benchmarks/bench_pointtopoint.py`` prints them next to the
 measured peak.
@@ -20,6 +20,9 @@ from .settings import PointToPointSettings
 # Bytes per latent cell and frame in fp16 (doubled for float32).
 _FORWARD_PER_CELL = 100_000
 _SAVED_PER_CELL = {"none": 600_000, "transformers": 250_000, "all": 80_000}
+# The SD VAE decoder's peak per latent cell of each frame decoded at once (≈ 1.2 GB per 512²
+# frame in fp16).
+_DECODE_PER_CELL = 300_000
 
 
 def _param_bytes(module, itemsize: int) -> int:
@@ -45,7 +48,11 @@ def estimate(loaded, size: tuple[int, int], frames: int, settings: PointToPointS
     factor = item / 2
     sampling = int(2 * frames * cells * _FORWARD_PER_CELL * factor)
     training = int(frames * cells * _SAVED_PER_CELL[policy.checkpointing] * factor)
-    phases = {"anchor selection": selection, "fine-tuning": training, "sampling": sampling}
+    from .run import decode_chunk
+
+    decoding = int(decode_chunk(policy) * cells * _DECODE_PER_CELL * factor)
+    phases = {"anchor selection": selection, "fine-tuning": training, "sampling": sampling,
+              "decoding": decoding}
     peak_phase = max(phases, key=phases.get)
     parts = {"weights": weights, peak_phase: phases[peak_phase]}
     return VramEstimate(policy.name, sum(parts.values()), parts, phases)

@@ -187,11 +187,16 @@ def edit_window(loaded, frames: np.ndarray, prompt: str, settings: PointToPointS
                 preview = decode_latents(pipe.vae, predict_x0(x, eps, schedule.alphas[k - 1])
                                          [:1], 1)[0]
             reporter.step(preview=preview)
-    out = decode_latents(pipe.vae, x, (policy.vae_chunk if policy and policy.vae_chunk
-                                       else len(x)))
+    out = decode_latents(pipe.vae, x, decode_chunk(policy))
     record = {"finetune_losses": losses,
               "matched": None if matched is None else matched.tolist()}
     return out, anchors, record
+
+
+def decode_chunk(policy) -> int:
+    """Frames per VAE decode call: the policy's, else 4 (decoding a whole 16-frame window at
+    512² at once would need more memory than the UNet)."""
+    return policy.vae_chunk if policy is not None and policy.vae_chunk else 4
 
 
 def _align(loaded, injection: Injection, x0, cond, tracks, visible, latent_hw,
