@@ -4,10 +4,10 @@ The estimate adds what is held at the peak of each phase — the model weights o
 (all of them, or the largest component under model offload), the motion tokens and their
 distance matrix (anchor selection: up to 3·h·w tokens of T frames), and the UNet activations
 of one window: a forward pass of 2·T frames (CFG) while sampling, the activations saved for
-the backward pass while fine-tuning the MLPs, or the VAE decoding a few frames at a time. The activation figures per latent cell and frame
-are coarse constants calibrated on published AnimateDiff numbers (13–18 GB for 16 frames at
-512² with CFG in fp16); ``tests/benchmarks/bench_pointtopoint.py`` prints them next to the
-measured peak.
+the backward pass while fine-tuning the MLPs, or the VAE decoding a few frames at a time.
+The activation figures per latent cell and frame are coarse constants calibrated on published
+AnimateDiff numbers (13–18 GB for 16 frames at 512² with CFG in fp16);
+``tests/benchmarks/bench_pointtopoint.py`` prints them next to the measured peak.
 """
 
 from __future__ import annotations
