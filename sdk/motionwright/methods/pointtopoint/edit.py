@@ -15,7 +15,7 @@ import numpy as np
 from ...errors import InvalidInputError
 from ...progress import Reporter
 from .anchors import AnchorTokens
-from .frames import blend_windows, map_points, resize_frames, windows, working_size
+from .frames import WindowJoiner, map_points, resize_frames, windows, working_size
 from .resume import WindowStore, window_key
 from .settings import PointToPointSettings
 
@@ -142,7 +142,7 @@ def prompt_edit(clip, edit, models: Any = None, *, settings: PointToPointSetting
     loaded.place(policy)
     per_window = 1 + s.finetune_steps + 2 * s.steps
     reporter = Reporter("point-to-point", per_window * len(spans), progress, cancel)
-    parts = []
+    joiner = WindowJoiner(len(clip), (clip.size[1], clip.size[0], 3))
     found_all = []
     for n, (start, stop) in enumerate(spans):
         frames = resize_frames(_frames_of(clip, start, stop), size)
@@ -164,12 +164,11 @@ def prompt_edit(clip, edit, models: Any = None, *, settings: PointToPointSetting
                     cancel=cancel)
             if kept is not None:
                 kept.save(out, found)
-        parts.append((start, resize_frames(out, tuple(clip.size))))
+        joiner.add(start, resize_frames(out, tuple(clip.size)))
         found_all.append(_to_clip_pixels(found, size, tuple(clip.size), start))
         if record is not None:
             record.setdefault("windows", []).append({"start": start, "stop": stop, **rec})
     if record is not None:
         record["anchors"] = found_all
         record["policy"] = policy.name
-    video = blend_windows(parts, len(clip))
-    return Clip.from_frames(video, like=clip)
+    return Clip.from_frames(joiner.video, like=clip)

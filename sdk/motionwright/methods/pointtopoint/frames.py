@@ -57,15 +57,31 @@ def windows(count: int, window: int, overlap: int) -> list[tuple[int, int]]:
     return [(s, s + window) for s in dict.fromkeys(starts)]
 
 
+class WindowJoiner:
+    """Joins window results into one ``(count, H, W, 3)`` uint8 video as they arrive (in order
+    of start): where a window overlaps the frames already joined, its weight ramps linearly
+    from 0 to 1 across the overlap, so no seam is visible. Holds only the output."""
+
+    def __init__(self, count: int, frame_shape: tuple[int, ...]) -> None:
+        self.video = np.zeros((count, *frame_shape), np.uint8)
+        self.filled = 0
+
+    def add(self, start: int, frames: np.ndarray) -> None:
+        """Blend in the window ``frames`` starting at frame ``start``."""
+        out, n = self.video, len(frames)
+        shared = max(0, min(self.filled, start + n) - start)
+        if shared:
+            w = (np.arange(1, shared + 1) / (shared + 1))[:, None, None, None]
+            old = out[start:start + shared].astype(np.float32)
+            out[start:start + shared] = np.rint(
+                old * (1 - w) + frames[:shared].astype(np.float32) * w).clip(0, 255)
+        out[start + shared:start + n] = frames[shared:]
+        self.filled = max(self.filled, start + n)
+
+
 def blend_windows(parts: list[tuple[int, np.ndarray]], count: int) -> np.ndarray:
-    """Join window results ``[(start, frames)]`` into ``count`` frames; where windows overlap
-    the weights ramp linearly from one to the next, so no seam is visible."""
-    first = parts[0][1]
-    acc = np.zeros((count, *first.shape[1:]), np.float64)
-    weight = np.zeros(count, np.float64)
+    """:class:`WindowJoiner` over ``[(start, frames)]`` at once."""
+    joiner = WindowJoiner(count, parts[0][1].shape[1:])
     for start, frames in parts:
-        n = len(frames)
-        ramp = np.minimum(np.arange(1, n + 1), np.arange(n, 0, -1)).astype(np.float64)
-        acc[start:start + n] += frames * ramp[:, None, None, None]
-        weight[start:start + n] += ramp
-    return np.rint(acc / weight[:, None, None, None]).clip(0, 255).astype(np.uint8)
+        joiner.add(start, frames)
+    return joiner.video
