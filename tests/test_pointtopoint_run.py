@@ -219,3 +219,12 @@ def test_sixteen_bit_clips_are_edited_in_eight_bits_with_a_warning(models):
         out = prompt_edit(deep, mw.PromptEdit("a robot"), models,
                           settings=fast_settings(finetune_steps=0, steps=1))
     assert len(out) == 2 and out.size == (32, 32)
+
+
+def test_a_subject_mask_keeps_only_tracks_that_start_on_it(models, clip):
+    box = np.zeros((40, 48), bool)
+    box[8:28, 4:30] = True  # around the moving square's path on the first frames
+    found = mw.anchor_tokens(clip, models, settings=fast_settings(max_anchors=None),
+                             mask=mw.Mask(box[None]))
+    everything = mw.anchor_tokens(clip, models, settings=fast_settings(max_anchors=None))
+    assert 0 < found.trajectories.num_points < everything.trajectories.num_points

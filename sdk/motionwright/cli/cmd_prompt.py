@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="write the anchors as a Trajectory (.json, .npz) file")
     parser.add_argument("--tau", type=float, metavar="T",
                         help="anchor selection threshold (default 0.65; higher: fewer anchors)")
+    parser.add_argument("--mask", metavar="FILE",
+                        help="subject mask (PNG, or a saved Mask .json): only tracks starting "
+                        "on the subject become motion tokens")
     parser.add_argument("--source-prompt", default="", metavar="TEXT",
                         help="what the source clip shows (optional)")
     parser.add_argument("--negative-prompt", default="", metavar="TEXT",
@@ -96,16 +99,21 @@ def run(args: argparse.Namespace) -> int:
                                 "to write), or give --anchors-out to only find the anchors")
     if args.output:
         check_output(clip, args.output, args)
+    mask = None
+    if args.mask:
+        from ..types import Mask
+
+        mask = Mask.load(args.mask)
     bar = progress_bar()
     if args.output:
         record: dict = {}
         result = prompt_edit(clip, edit, models, settings=settings, progress=bar,
-                             record=record, resume_dir=args.resume)
+                             record=record, resume_dir=args.resume, mask=mask)
         parts = record["anchors"]
     else:
         result = None
         parts = window_anchor_tokens(clip, models, settings=settings,
-                                     prompt=args.source_prompt, progress=bar)
+                                     prompt=args.source_prompt, mask=mask, progress=bar)
     print_anchors(parts)
     if args.anchors_out:
         merged_anchor_track(parts, len(clip)).save(args.anchors_out)

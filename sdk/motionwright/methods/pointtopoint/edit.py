@@ -36,13 +36,37 @@ def _size_for(loaded, clip, settings: PointToPointSettings) -> tuple[int, int]:
     return working_size(tuple(clip.size), multiple, settings.size)
 
 
-def _mask_at(mask: Any, size: tuple[int, int], frame: int) -> np.ndarray | None:
+def _mask_at(mask: Any, size: tuple[int, int], start: int, count: int = 1) -> Any:
+    """The subject mask of frames ``start .. start+count-1`` at the working ``size``: a
+    :class:`~motionwright.Mask` of ``count`` frames (None without a mask). ``mask`` is a Mask
+    (static or per frame) or an ``(H, W)`` bool array."""
     if mask is None:
         return None
     import cv2
 
-    m = np.asarray(mask.at(frame) if hasattr(mask, "at") else mask, np.uint8)
-    return cv2.resize(m, size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    from ...types import Mask
+
+    def one(frame: int) -> np.ndarray:
+        m = np.asarray(mask.at(frame) if hasattr(mask, "at") else mask, np.uint8)
+        return cv2.resize(m, size, interpolation=cv2.INTER_NEAREST).astype(bool)
+
+    return Mask(np.stack([one(start + i) for i in range(count)]))
+
+
+class _ShiftedMask:
+    """A mask seen from a window starting at ``start``: ``at(i)`` is the mask's frame
+    ``start + i``."""
+
+    def __init__(self, mask: Any, start: int) -> None:
+        self.mask, self.start = mask, start
+
+    def at(self, frame: int) -> np.ndarray:
+        return self.mask.at(self.start + frame)
+
+
+def _window_mask(mask: Any, start: int) -> Any:
+    """``mask`` for a window starting at ``start`` (an array mask is the same everywhere)."""
+    return _ShiftedMask(mask, start) if hasattr(mask, "at") else mask
 
 
 def _to_clip_pixels(found: AnchorTokens, work: tuple[int, int], native: tuple[int, int],
@@ -80,14 +104,14 @@ def anchor_tokens(clip, models: Any = None, *, settings: PointToPointSettings | 
     loaded.place(choose_policy_for(loaded, size, stop, holder.memory, s))
     frames = resize_frames(_frames_of(clip, 0, stop), size)
     found, _ = find_anchor_tokens(loaded, frames, s, prompt=prompt,
-                                  mask=_mask_at(mask, size, 0), progress=progress,
+                                  mask=_mask_at(mask, size, 0, stop), progress=progress,
                                   cancel=cancel)
     return _to_clip_pixels(found, size, tuple(clip.size), 0)
 
 
 def window_anchor_tokens(clip, models: Any = None, *,
                          settings: PointToPointSettings | None = None, prompt: str = "",
-                         progress=None, cancel=None) -> list[AnchorTokens]:
+                         mask: Any = None, progress=None, cancel=None) -> list[AnchorTokens]:
     """:func:`anchor_tokens` of every window :func:`prompt_edit` would edit (positions in clip
     pixels, each trajectory starting at its window's first frame)."""
     from ...types import Trajectory
@@ -96,7 +120,7 @@ def window_anchor_tokens(clip, models: Any = None, *,
     out = []
     for start, stop in windows(len(clip), s.window, s.overlap):
         found = anchor_tokens(clip[start:stop], models, settings=s, prompt=prompt,
-                              progress=progress, cancel=cancel)
+                              mask=_window_mask(mask, start), progress=progress, cancel=cancel)
         tr = found.trajectories
         out.append(AnchorTokens(Trajectory(tr.tracks, tr.visible, start), found.features,
                                 found.indices, found.tau, found.size, found.base_model))
@@ -160,7 +184,8 @@ def prompt_edit(clip, edit, models: Any = None, *, settings: PointToPointSetting
                 out, found, rec = edit_window(
                     loaded, frames, edit.prompt, s, source_prompt=edit.source_prompt,
                     negative_prompt=edit.negative_prompt, anchors=given,
-                    mask=_mask_at(mask, size, start), policy=policy, reporter=reporter,
+                    mask=_mask_at(mask, size, start, stop - start), policy=policy,
+                    reporter=reporter,
                     cancel=cancel)
             if kept is not None:
                 kept.save(out, found)
