@@ -228,3 +228,20 @@ def test_a_subject_mask_keeps_only_tracks_that_start_on_it(models, clip):
                              mask=mw.Mask(box[None]))
     everything = mw.anchor_tokens(clip, models, settings=fast_settings(max_anchors=None))
     assert 0 < found.trajectories.num_points < everything.trajectories.num_points
+
+
+def test_auto_picks_the_fastest_policy_that_fits(models, monkeypatch):
+    from motionwright.methods.pointtopoint.policy import choose_policy_for, estimates
+    from motionwright.models.errors import OutOfMemoryError
+
+    loaded = models.get("animatediff")
+    s = fast_settings()
+    est = estimates(loaded, (32, 32), 4, s)
+    free = int(est["lowvram"].peak_bytes / 0.9) + 1  # only lowvram fits (90 % headroom)
+    monkeypatch.setattr("motionwright.models.device.memory_available",
+                        lambda device: (free, 2 * free))
+    assert choose_policy_for(loaded, (32, 32), 4, "auto", s).name == "lowvram"
+    monkeypatch.setattr("motionwright.models.device.memory_available",
+                        lambda device: (1000, 2000))
+    with pytest.raises(OutOfMemoryError, match="lowvram"):
+        choose_policy_for(loaded, (32, 32), 4, "auto", s)
