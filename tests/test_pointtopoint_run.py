@@ -245,3 +245,15 @@ def test_auto_picks_the_fastest_policy_that_fits(models, monkeypatch):
                         lambda device: (1000, 2000))
     with pytest.raises(OutOfMemoryError, match="lowvram"):
         choose_policy_for(loaded, (32, 32), 4, "auto", s)
+
+
+def test_out_of_memory_names_the_next_policy(models, clip, monkeypatch):
+    from motionwright.models.errors import OutOfMemoryError
+
+    def oom(*args, **kwargs):
+        raise RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr("motionwright.methods.pointtopoint.run.edit_window", oom)
+    with pytest.raises(OutOfMemoryError, match="--memory balanced"):
+        prompt_edit(clip, mw.PromptEdit("a robot"), models, settings=fast_settings(),
+                    memory="gpu")
