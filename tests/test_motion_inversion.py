@@ -404,11 +404,14 @@ def test_a_shot_at_another_frame_rate_keeps_the_motions_duration(motion, referen
 
 def test_other_edits_arrive_later(reference):
     import motionwright as mw
-    from motionwright.methods.backend import render
+    from motionwright.methods import backend
 
+    if not backend._LATER:
+        pytest.skip("every edit type has its diffusion method")
+    name, method = next(iter(backend._LATER.items()))
     shot = mw.Clip.from_frames(reference)
-    edit = mw.PromptEdit("a red car")
+    edit = type(name, (), {})()  # stands in for an edit whose method is not there yet
     with pytest.raises(BackendUnavailableError) as info:
-        render(shot, [edit])
-    assert "Point-to-Point" in str(info.value) and "later" in str(info.value)
+        backend.render(shot, [edit])
+    assert method in str(info.value) and "later" in str(info.value)
     assert "backend='preview'" in str(info.value)

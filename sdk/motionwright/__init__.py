@@ -29,6 +29,8 @@ _EXPORTS = {
     "render": "motionwright.rendering",
     "track": "motionwright.tracking",
     "learn_motion": "motionwright.learn",
+    "anchor_tokens": "motionwright.methods.pointtopoint",
+    "AnchorTokens": "motionwright.methods.pointtopoint",
     "segment": "motionwright.segmentation",
     "segment_clip": "motionwright.segmentation",
     "CancelToken": "motionwright.progress",
@@ -59,6 +61,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from .clip import Clip
     from .edits import DragEdit, GuidedGeneration, MotionTransfer, PromptEdit, TrajectoryEdit
     from .learn import learn_motion
+    from .methods.pointtopoint import AnchorTokens, anchor_tokens
     from .progress import CancelToken, ProgressEvent
     from .project import Project
     from .rendering import render

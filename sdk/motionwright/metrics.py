@@ -249,8 +249,12 @@ def visibility_accuracy(predicted: Any, truth: Any) -> float:
     return float((p == t).mean())
 
 
-# S²V2V's measures (CLIP ones need a local CLIP model), in their own module.
+def text_alignment(video: Any, prompt: str, *, model: Any = None, device: str = "cpu") -> float:
+    """Point-to-Point's text alignment (ViCLIP score) computed with CLIP weights; see
+    :mod:`motionwright.text_alignment` (raises ModelNotFoundError without the weights)."""
+    from .text_alignment import text_alignment as score
 
+    return score(video, prompt, model=model, device=device)
 
 
 # S²V2V's measures (CLIP ones need a local CLIP model), in their own module.

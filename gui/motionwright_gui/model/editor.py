@@ -20,6 +20,7 @@ import motionwright as mw
 from motionwright.path import TIMINGS
 
 from . import background, edit_build, edit_ops, files, opening, proxies
+from .anchor_tool import AnchorTool
 from .document import Snapshot, restore, snapshot_of
 from .events import Signal
 from .frames import Dispatcher, call_now
@@ -30,7 +31,7 @@ from .render_out import RenderResult
 from .sam_tool import SamTool, sam_status
 from .undo import Command, UndoStack
 
-TOOLS = ("select", "drag", "points", "polygon", "brush", "pen", "sam")
+TOOLS = ("select", "drag", "points", "polygon", "brush", "pen", "sam", "anchors")
 
 __all__ = ["TIMINGS", "TOOLS", "EditorModel", "Snapshot", "sam_available"]
 
@@ -110,6 +111,7 @@ class EditorModel:
         self.clip_changed.connect(lambda: proxies.refresh(self))
         self.undo.changed.connect(self._on_undo_changed)
         self.sam = SamTool(self)
+        self.anchor_tool = AnchorTool(self)
 
     # -- opening and saving --------------------------------------------------------------------
     def open(self, path: str | os.PathLike) -> None:

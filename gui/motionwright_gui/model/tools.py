@@ -71,6 +71,8 @@ class ToolController:
                 self.stroke = [p]
         elif tool == "sam":
             m.sam.click(*p, positive=not alt)
+        elif tool == "anchors":  # Point-to-Point anchors: drop the one clicked, or add one
+            m.anchor_tool.toggle(m.playhead, p, pick_radius)
         elif tool == "select":
             hit = self.pick(p, pick_radius)
             if hit is None:

@@ -25,6 +25,7 @@ LOST = QColor(255, 70, 70)
 MASK = QColor(255, 60, 160, 90)
 SELECTED = QColor(255, 255, 255)
 SAM_MASK = QColor(60, 255, 140, 110)
+ANCHOR_TOKEN = QColor(120, 255, 60)
 BADGE_APPROXIMATE = QColor(200, 90, 20, 220)
 BADGE_PROXY = QColor(40, 40, 48, 180)
 REST_MS = 120
@@ -82,7 +83,7 @@ class Viewer(QWidget):
         self.setAcceptDrops(True)
         self.setAutoFillBackground(False)
         for sig in (model.edits_changed, model.draft_changed, model.selection_changed,
-                    model.tracks_changed, model.tool_changed):
+                    model.tracks_changed, model.tool_changed, model.anchor_tool.changed):
             sig.connect(self.update)
         self.tools.changed.connect(self.update)
         model.playhead_changed.connect(self.request_frame)
@@ -326,6 +327,7 @@ class Viewer(QWidget):
         self._draw_edits(p, t)
         self._draw_drafts(p, t)
         self._draw_tracks(p, t)
+        self._draw_anchor_tokens(p, t)
         self._draw_gesture(p, t)
         self._draw_badge(p)
         p.end()
@@ -470,6 +472,15 @@ class Viewer(QWidget):
                 p.setPen(QPen(LOST, 2))
                 p.drawLine(QPointF(wx - 5, wy - 5), QPointF(wx + 5, wy + 5))
                 p.drawLine(QPointF(wx - 5, wy + 5), QPointF(wx + 5, wy - 5))
+
+    def _draw_anchor_tokens(self, p: QPainter, t: ViewTransform) -> None:
+        """Point-to-Point anchors on the frame shown: ringed dots, before the GPU run."""
+        for _, x, y in self.model.anchor_tool.positions(self.model.playhead):
+            self._dot(p, t, (x, y), ANCHOR_TOKEN, 4)
+            wx, wy = t.to_widget(x, y)
+            p.setPen(QPen(ANCHOR_TOKEN, 1.5))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawEllipse(QPointF(wx, wy), 8, 8)
 
     def _draw_gesture(self, p: QPainter, t: ViewTransform) -> None:
         g = self.tools

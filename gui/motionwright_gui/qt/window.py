@@ -41,7 +41,7 @@ from .viewer import Viewer
 TOOL_LABELS = [("select", "Select", "V"), ("drag", "Drag pair", "D"),
                ("points", "Points", "P"), ("polygon", "Polygon mask", "G"),
                ("brush", "Brush mask", "B"), ("pen", "Trajectory pen", "T"),
-               ("sam", "SAM clicks", "")]
+               ("sam", "SAM clicks", ""), ("anchors", "Anchor tokens", "")]
 AUTOSAVE_MS = 2000
 
 
@@ -175,6 +175,10 @@ class MainWindow(QMainWindow):
                      "Ctrl+R", c)
         self._action("learn", "&Learn motion from in/out", m.learn_motion, None, c)
         self._action("generate", "&Generate from track points…", self.generate_dialog, None, c)
+        self._action("find_anchors", "Find &anchor tokens (Point-to-Point)",
+                     m.anchor_tool.find, None, c)
+        self._action("render_anchors", "Render prompt edit with these anchors",
+                     m.anchor_tool.render, None, c)
         self.tools_menu = bar.addMenu("&Tools")
         self.tools_menu.aboutToShow.connect(self.refresh_sam)
         h = bar.addMenu("&Help")
@@ -298,7 +302,9 @@ class MainWindow(QMainWindow):
         try:
             return fn(*args)
         except (mw.errors.MotionwrightError, OSError, ImportError) as exc:
-            family = "sam" if getattr(fn, "__self__", None) is self.model.sam else "svd"
+            owner = getattr(fn, "__self__", None)
+            family = "sam" if owner is self.model.sam else (
+                "animatediff" if owner is self.model.anchor_tool else "svd")
             self.report(explain(exc, family=family).text())
             return None
 

@@ -32,6 +32,7 @@ COMMANDS = [
     "cache",
     "otio",
     "generate",
+    "prompt",
 ]
 
 

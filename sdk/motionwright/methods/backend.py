@@ -16,7 +16,6 @@ from ..errors import BackendUnavailableError, InvalidInputError
 
 _LATER = {
     "TrajectoryEdit": "ReVideo",
-    "PromptEdit": "Point-to-Point",
 }
 
 
@@ -39,8 +38,16 @@ def frames_for_shot(motion, shot_fps: Any) -> int:
 def _plan(edits: list) -> tuple[str, list]:
     """``("drag", drags)`` or ``("transfer", [transfer])``; raises for what this backend cannot
     render (a mix of kinds, a method that arrives later, not exactly one transfer)."""
-    from ..edits import DragEdit, MotionTransfer
+    from ..edits import DragEdit, MotionTransfer, PromptEdit
 
+    prompts = [e for e in edits if isinstance(e, PromptEdit)]
+    if prompts:
+        if len(prompts) != len(edits) or len(prompts) != 1:
+            raise InvalidInputError(
+                "edits: the diffusion backend renders one PromptEdit per call, on its own; "
+                "render other edits in a separate call"
+            )
+        return "prompt", prompts
     drags = [e for e in edits if isinstance(e, DragEdit)]
     if drags:
         if len(drags) != len(edits):
@@ -83,6 +90,8 @@ def required_families(edits: list, *, models: Any = None) -> list[str]:
         return ["sd15"]
     if kind == "guided":
         return [guided_family(models)]
+    if kind == "prompt":
+        return ["animatediff"]
     return [items[0].motion.base_model["family"]]
 
 
@@ -116,6 +125,10 @@ def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None)
         return clip
     if kind == "guided":
         return render_guided(clip, items[0], models=models, progress=progress, cancel=cancel)
+    if kind == "prompt":
+        from .pointtopoint import prompt_edit
+
+        return prompt_edit(clip, items[0], models, progress=progress, cancel=cancel)
     return render_motion_transfer(clip, items[0], models=models, progress=progress,
                                   cancel=cancel)
 
