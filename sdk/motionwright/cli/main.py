@@ -27,6 +27,7 @@ COMMANDS = [
     "render",
     "motion",
     "models",
+    "trajectory",
 ]
 
 

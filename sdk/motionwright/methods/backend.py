@@ -15,7 +15,6 @@ from typing import Any
 from ..errors import BackendUnavailableError, InvalidInputError
 
 _LATER = {
-    "TrajectoryEdit": "ReVideo",
     "PromptEdit": "Point-to-Point",
     "GuidedGeneration": "S²V2V",
 }
@@ -40,8 +39,16 @@ def frames_for_shot(motion, shot_fps: Any) -> int:
 def _plan(edits: list) -> tuple[str, list]:
     """``("drag", drags)`` or ``("transfer", [transfer])``; raises for what this backend cannot
     render (a mix of kinds, a method that arrives later, not exactly one transfer)."""
-    from ..edits import DragEdit, MotionTransfer
+    from ..edits import DragEdit, MotionTransfer, TrajectoryEdit
 
+    trajectories = [e for e in edits if isinstance(e, TrajectoryEdit)]
+    if trajectories:
+        if len(trajectories) != len(edits):
+            raise InvalidInputError(
+                "edits: the diffusion backend renders TrajectoryEdits in a call of their own; "
+                "render the other edits in a separate call"
+            )
+        return "trajectory", trajectories
     drags = [e for e in edits if isinstance(e, DragEdit)]
     if drags:
         if len(drags) != len(edits):
@@ -74,6 +81,8 @@ def required_families(edits: list) -> list[str]:
     kind, items = _plan(edits)
     if kind == "drag":
         return ["sd15"]
+    if kind == "trajectory":
+        return ["svd", "revideo"]
     return [items[0].motion.base_model["family"]]
 
 
@@ -101,6 +110,8 @@ def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None)
     """
     preflight(edits, models=models)
     kind, items = _plan(edits)
+    if kind == "trajectory":
+        return render_trajectory(clip, items, models=models, progress=progress, cancel=cancel)
     if kind == "drag":
         for drag in items:
             clip = render_drag(clip, drag, models=models, progress=progress, cancel=cancel)
@@ -165,3 +176,25 @@ def render_drag(clip, edit, *, models: Any = None, settings: Any = None, memory:
     result = drag_clip(loaded, clip, edit, settings or DragSettings(), memory=policy,
                        sam_models=sam_models, progress=progress, cancel=cancel)
     return result.clip
+
+
+def render_trajectory(clip, edits: list, *, models: Any = None, settings: Any = None,
+                      memory: Any = None, progress=None, cancel=None):
+    """ReVideo for :class:`~motionwright.edits.TrajectoryEdit`\ s (several regions render
+    together) with the ``svd`` model and the ``revideo`` control module; returns an in-memory
+    Clip of the source's size and frame rate.
+
+    ``settings``: a :class:`~motionwright.methods.revideo.ReVideoSettings` (default: the
+    authors'); ``memory``: ``auto``, a policy name or None for the models' policy.
+    """
+    from ..models.loading import as_models
+    from .revideo import ReVideoSettings
+    from .revideo.run import trajectory_clip
+
+    holder = as_models(models)
+    loaded = holder.get("svd")
+    control = holder.get("revideo")
+    policy = memory if memory is not None else holder.memory
+    return trajectory_clip(loaded, control.pipeline, clip, list(edits),
+                           settings or ReVideoSettings(), memory=policy, progress=progress,
+                           cancel=cancel)
