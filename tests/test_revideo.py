@@ -75,7 +75,8 @@ def test_crop_box_keeps_aspect_inside_frame():
 def test_official_key_mapping_by_hand():
     cases = {
         "input_blocks.0.0.weight": "conv_in.weight",
-        "input_blocks.1.0.in_layers.0.weight": "down_blocks.0.resnets.0.spatial_res_block.norm1.weight",
+        "input_blocks.1.0.in_layers.0.weight":
+            "down_blocks.0.resnets.0.spatial_res_block.norm1.weight",
         "input_blocks.2.0.time_stack.out_layers.3.bias":
             "down_blocks.0.resnets.1.temporal_res_block.conv2.bias",
         "input_blocks.3.0.op.weight": "down_blocks.0.downsamplers.0.conv.weight",
@@ -83,9 +84,11 @@ def test_official_key_mapping_by_hand():
             "down_blocks.1.attentions.0.temporal_transformer_blocks.0.attn1.to_k.weight",
         "input_blocks.5.1.time_pos_embed.0.weight":
             "down_blocks.1.attentions.1.time_pos_embed.linear_1.weight",
-        "input_blocks.11.0.time_mixer.mix_factor": "down_blocks.3.resnets.1.time_mixer.mix_factor",
+        "input_blocks.11.0.time_mixer.mix_factor":
+            "down_blocks.3.resnets.1.time_mixer.mix_factor",
         "middle_block.1.proj_in.weight": "mid_block.attentions.0.proj_in.weight",
-        "middle_block.2.emb_layers.1.weight": "mid_block.resnets.1.spatial_res_block.time_emb_proj.weight",
+        "middle_block.2.emb_layers.1.weight":
+            "mid_block.resnets.1.spatial_res_block.time_emb_proj.weight",
         "time_embed.2.bias": "time_embedding.linear_2.bias",
         "label_emb.0.0.weight": "add_embedding.linear_1.weight",
         "controlnet_down_blocks.11.0.weight": "controlnet_down_blocks.11.weight",
@@ -113,9 +116,8 @@ def test_convert_official_keeps_unet_temporal_kv_only():
 
 @pytest.fixture(scope="module")
 def svd():
-    from tiny_models import tiny_model
-
     from motionwright.models.loading import load_model
+    from tiny_models import tiny_model
 
     return load_model("svd", tiny_model("svd"), device="cpu", dtype="fp32")
 
@@ -126,6 +128,7 @@ def _unet_inputs(frames=4):
             torch.randn(1, 1, 32, generator=gen), torch.tensor([[6.0, 127.0, 0.02]]))
 
 
+@pytest.mark.slow
 def test_untrained_control_adds_nothing_and_hooks_reach_every_skip(svd):
     from motionwright.methods.revideo.control import ReVideoControlModule
     from motionwright.methods.revideo.inject import ControlResiduals, control_residuals
@@ -153,10 +156,9 @@ def test_untrained_control_adds_nothing_and_hooks_reach_every_skip(svd):
 
 
 def test_store_layout_and_missing_control_message(tmp_path):
-    from tiny_revideo import tiny_control
-
     from motionwright.models import ModelNotFoundError
     from motionwright.models.store import ModelStore
+    from tiny_revideo import tiny_control
 
     store = ModelStore(tmp_path / "config.toml")
     spec = store.add("revideo", tiny_control())
@@ -188,10 +190,9 @@ def _edit(size=(56, 40), frames=6, boxes=((10, 8, 20, 16),)):
 
 @pytest.mark.slow
 def test_render_end_to_end_windows_native_size_seed(svd):
-    from tiny_revideo import tiny_control
-
     from motionwright.methods.backend import render_trajectory
     from motionwright.methods.revideo import ReVideoSettings
+    from tiny_revideo import tiny_control
 
     frames = np.random.default_rng(0).integers(0, 255, (6, 40, 56, 3), dtype=np.uint8)
     clip = mw.Clip.from_frames(frames, fps=8)
@@ -213,12 +214,12 @@ def test_render_end_to_end_windows_native_size_seed(svd):
     assert seen
 
 
+@pytest.mark.slow
 def test_cancel_leaves_no_file(svd, tmp_path):
-    from tiny_revideo import tiny_control
-
     from motionwright.errors import Cancelled
     from motionwright.methods.backend import render_trajectory
     from motionwright.methods.revideo import ReVideoSettings
+    from tiny_revideo import tiny_control
 
     frames = np.zeros((4, 32, 32, 3), np.uint8)
     clip = mw.Clip.from_frames(frames, fps=8)

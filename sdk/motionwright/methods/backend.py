@@ -1,8 +1,9 @@
 """The ``"diffusion"`` render backend: the papers' methods on local diffusion models.
 
 ``render(clip, edits, *, models, progress, cancel)`` is called by :func:`motionwright.render`.
-:class:`~motionwright.edits.MotionTransfer` (Reenact Anything) and
-:class:`~motionwright.edits.DragEdit` (Drag-A-Video) render here; the other edit types'
+:class:`~motionwright.edits.MotionTransfer` (Reenact Anything),
+:class:`~motionwright.edits.DragEdit` (Drag-A-Video) and
+:class:`~motionwright.edits.TrajectoryEdit` (ReVideo) render here; the other edit types'
 methods come with later releases and raise :class:`BackendUnavailableError` naming the
 backend that renders them today.
 """
@@ -180,7 +181,7 @@ def render_drag(clip, edit, *, models: Any = None, settings: Any = None, memory:
 
 def render_trajectory(clip, edits: list, *, models: Any = None, settings: Any = None,
                       memory: Any = None, progress=None, cancel=None):
-    """ReVideo for :class:`~motionwright.edits.TrajectoryEdit`\ s (several regions render
+    """ReVideo for :class:`~motionwright.edits.TrajectoryEdit` edits (several regions render
     together) with the ``svd`` model and the ``revideo`` control module; returns an in-memory
     Clip of the source's size and frame rate.
 

@@ -22,6 +22,7 @@ Tensors: condition maps ``(B·F, C, H, W)``; embeddings ``(B·F, C0, H/8, W/8)``
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import torch
@@ -39,7 +40,7 @@ def fuse(content: Any, motion: Any, gamma: Any) -> Any:
 def _encoder_layers(in_channels: int, out_channels: int, widths: tuple[int, ...]):
     stem = nn.Conv2d(in_channels, widths[0], kernel_size=3, padding=1)
     blocks = nn.ModuleList()
-    for c_in, c_out in zip(widths[:-1], widths[1:], strict=True):
+    for c_in, c_out in itertools.pairwise(widths):
         blocks.append(nn.Conv2d(c_in, c_in, kernel_size=3, padding=1))
         blocks.append(nn.Conv2d(c_in, c_out, kernel_size=3, padding=1, stride=2))
     head = nn.Conv2d(widths[-1], out_channels, kernel_size=3, padding=1)
