@@ -28,6 +28,7 @@ COMMANDS = [
     "motion",
     "models",
     "trajectory",
+    "train",
 ]
 
 
