@@ -124,10 +124,16 @@ def training_loss(unet, control, holder, batch: dict[str, Any], sigma, noise):
 
 
 class ReVideoTrainer:
-    """One training stage on an SVD model and a folder of videos."""
+    """One training stage on an SVD model and a folder of videos.
+
+    ``init`` is the previous stage's control module (a loaded ``revideo`` model or
+    :class:`~motionwright.models.revideo.ControlWeights`; required from stage 2 on);
+    ``control_options`` are extra :class:`~.control.ReVideoControlModule` arguments for a
+    stage-1 module (e.g. ``encoder_channels``).
+    """
 
     def __init__(self, loaded, data, settings: TrainSettings, output: str | Path, *,
-                 init: Any = None) -> None:
+                 init: Any = None, control_options: dict[str, Any] | None = None) -> None:
         import torch
         from accelerate import Accelerator
 
@@ -150,7 +156,10 @@ class ReVideoTrainer:
                 raise InvalidInputError(
                     f"init: stage {settings.stage} starts from the previous stage's control "
                     f"module; give --init PATH (the folder stage {settings.stage - 1} wrote)")
-            control = ReVideoControlModule.from_unet(self.unet)
+            # The new layers' initialisation follows the seed, so a run is reproducible.
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(settings.seed)
+                control = ReVideoControlModule.from_unet(self.unet, **(control_options or {}))
         else:
             weights = init if isinstance(init, ControlWeights) else init.pipeline
             control = build_control(weights, self.unet)
