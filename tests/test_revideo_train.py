@@ -43,11 +43,10 @@ def videos(tmp_path_factory):
 
 
 def _trainer(videos, out, stage, *, init=None, steps=2, lr=1e-3):
-    from tiny_models import tiny_model
-
     from motionwright.methods.revideo.data import VideoFolder
     from motionwright.methods.revideo.train import ReVideoTrainer, TrainSettings
     from motionwright.models.loading import load_model
+    from tiny_models import tiny_model
 
     svd = load_model("svd", tiny_model("svd"), device="cpu", dtype="fp32")
     data = VideoFolder(videos, frames=4, size=(32, 32), stage=stage, tracker=_moving_tracker)
