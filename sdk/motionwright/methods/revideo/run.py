@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InvalidInputError
+from ...models.memory import get_policy
 from ...progress import Reporter
 from .region import (
     Region,
@@ -190,14 +191,6 @@ class ReVideoRun:
         return self.settings.steps * len(window_starts(T, self.window, self.settings.overlap))
 
 
-def choose_policy(loaded, control, frames: int, size: tuple[int, int], memory: Any,
-                  guidance: bool = True):
-    """The memory policy (as requested, or the fastest whose estimate fits)."""
-    from ..motion_inversion import choose_generation_policy
-
-    return choose_generation_policy(loaded, frames, size, memory, guidance)
-
-
 def trajectory_clip(loaded, control_weights, clip, edits: list, settings: ReVideoSettings, *,
                     memory: Any = "auto", progress=None, cancel=None):
     """Render ``edits`` (TrajectoryEdits) on ``clip`` with the SVD model ``loaded`` and the
@@ -208,21 +201,22 @@ def trajectory_clip(loaded, control_weights, clip, edits: list, settings: ReVide
     from ..motion_inversion import check_svd
     from .checkpoint import build_control, unet_overrides
     from .inject import ControlResiduals, control_residuals
+    from .policy import choose_render_policy
 
     check_svd(loaded)
     if not edits:
         raise InvalidInputError("edits: expected at least one TrajectoryEdit")
     frames = np.asarray(clip.to_array())
     pipe = loaded.pipeline
-    guided = settings.guidance[1] > 1.0
-    probe_size = settings.size or (frames.shape[2], frames.shape[1])
-    policy = choose_policy(loaded, None, min(len(frames), int(pipe.unet.config.num_frames)),
-                           tuple(probe_size), memory, guided)
-    loaded.place(policy)
+    guided = settings.guidance[1] > 1.0 or settings.guidance[0] != 1.0
     control = build_control(control_weights, pipe.unet)
-    device = getattr(pipe, "_execution_device", loaded.device)
-    control.to(device)
-    run = ReVideoRun(loaded, control, frames, clip.fps, edits, settings, policy)
+    run = ReVideoRun(loaded, control, frames, clip.fps, edits, settings, get_policy("gpu"))
+    policy, estimate = choose_render_policy(loaded, control, run.window, run.latent_hw, memory,
+                                            guided)
+    run.policy = policy
+    loaded.place(policy)
+    run.device = getattr(pipe, "_execution_device", loaded.device)
+    control.to(run.device)
     reporter = Reporter("ReVideo sampling", run.total_steps, progress, cancel)
     holder = ControlResiduals()
     with contextlib.ExitStack() as stack:
