@@ -230,3 +230,34 @@ def test_cancel_leaves_no_file(svd, tmp_path):
                           settings=ReVideoSettings(steps=3, size=(32, 32)),
                           cancel=lambda: True).save(out)
     assert not out.exists()
+
+
+def test_trajectory_following_error_on_known_motion():
+    from motionwright.metrics import trajectory_following_error
+    from motionwright.synthetic import make_moving_objects
+
+    scene = make_moving_objects(6, (96, 72), seed=3, max_speed=3)
+    truth = scene.trajectory()
+    assert trajectory_following_error(scene.frames, truth) < 1.5
+    still = np.repeat(scene.frames[:1], 6, axis=0)  # nothing moves: the error is the motion
+    assert trajectory_following_error(still, truth) > 2.0
+
+
+def test_nan_latents_are_reported():
+    from motionwright.methods.revideo.inject import ControlResiduals
+    from motionwright.methods.revideo.sampler import sample
+
+    class NanUNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, x, t, encoder_hidden_states=None, added_time_ids=None,
+                    return_dict=False):
+            return (torch.full_like(x[:, :, :4], float("nan")),)
+
+    with pytest.raises(FloatingPointError, match="non-finite"):
+        sample(NanUNet(), None, ControlResiduals(), shape=(1, 2, 4, 2, 2),
+               image_latent=torch.zeros(1, 4, 2, 2), context=torch.zeros(1, 1, 4),
+               time_ids=torch.zeros(1, 3), conds={}, steps=2, guidance=(1.0, 1.0),
+               generator=torch.Generator().manual_seed(0))

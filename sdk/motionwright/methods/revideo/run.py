@@ -211,7 +211,7 @@ def trajectory_clip(loaded, control_weights, clip, edits: list, settings: ReVide
     guided = settings.guidance[1] > 1.0 or settings.guidance[0] != 1.0
     control = build_control(control_weights, pipe.unet)
     run = ReVideoRun(loaded, control, frames, clip.fps, edits, settings, get_policy("gpu"))
-    policy, estimate = choose_render_policy(loaded, control, run.window, run.latent_hw, memory,
+    policy, _estimate = choose_render_policy(loaded, control, run.window, run.latent_hw, memory,
                                             guided)
     run.policy = policy
     loaded.place(policy)
