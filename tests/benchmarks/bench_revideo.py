@@ -116,9 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tiny = args.tiny or not torch.cuda.is_available()
     if tiny:
-        from tiny_models import tiny_model
-
         from motionwright.models.loading import load_model
+        from tiny_models import tiny_model
 
         print("tiny models on the CPU: these figures measure the code path, not the target")
         loaded = load_model("svd", tiny_model("svd"), device="cpu", dtype="fp32")
