@@ -193,6 +193,7 @@ def render_trajectory(clip, edits: list, *, models: Any = None, settings: Any = 
     from .revideo.run import trajectory_clip
 
     holder = as_models(models)
+    preflight(list(edits), models=holder)
     loaded = holder.get("svd")
     control = holder.get("revideo")
     policy = memory if memory is not None else holder.memory

@@ -166,7 +166,7 @@ class ReVideoRun:
         T = len(self.frames)
         out = np.zeros((T, self.work[1], self.work[0], 3), np.float32)
         filled = 0
-        for start in window_starts(T, self.window, self.settings.overlap):
+        for start in window_starts(T, self.window, self.overlap):
             reference = self.reference if start == 0 else np.clip(out[start] + 0.5, 0, 255
                                                                   ).astype(np.uint8)
             video = self.window_video(start, reference, holder, reporter).astype(np.float32)
@@ -188,7 +188,12 @@ class ReVideoRun:
     def total_steps(self) -> int:
         """Sampling steps over all windows."""
         T = len(self.frames)
-        return self.settings.steps * len(window_starts(T, self.window, self.settings.overlap))
+        return self.settings.steps * len(window_starts(T, self.window, self.overlap))
+
+    @property
+    def overlap(self) -> int:
+        """Frames shared by consecutive windows: the setting, at most half a window."""
+        return min(self.settings.overlap, max(self.window // 2, 1))
 
 
 def trajectory_clip(loaded, control_weights, clip, edits: list, settings: ReVideoSettings, *,
