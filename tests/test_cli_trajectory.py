@@ -19,7 +19,7 @@ def shot(tmp_path_factory):
 
 
 def test_cli_trajectory_preview(shot, tmp_path):
-    path, frames = shot
+    path, _ = shot
     out = tmp_path / "out.%03d.png"
     assert main(["trajectory", str(path), "--mask-box", "8,8,12,12", "--path", "14,14",
                  "20,14", "-o", str(out)]) == 0
@@ -53,10 +53,9 @@ def test_cli_models_add_revideo(tmp_path, capsys):
 @pytest.mark.slow
 def test_cli_trajectory_diffusion_keeps_outside_pixels(shot, tmp_path):
     pytest.importorskip("diffusers")
+    from motionwright.methods.revideo.region import feathered_alpha
     from tiny_models import tiny_model
     from tiny_revideo import tiny_control
-
-    from motionwright.methods.revideo.region import feathered_alpha
 
     path, frames = shot
     out = tmp_path / "out.%03d.png"

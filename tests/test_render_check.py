@@ -57,10 +57,8 @@ def test_model_file_errors_carry_the_family(tmp_path):
 
 
 def test_edits_the_backend_cannot_render_are_refused_before_models():
-    traj = mw.Trajectory(np.zeros((2, 1, 2), np.float32) + 5, np.ones((2, 1), bool))
-    region = mw.Mask(np.ones((1, 16, 24), bool))
-    with pytest.raises(BackendUnavailableError, match="TrajectoryEdit"):
-        check_render(small_clip(), [mw.TrajectoryEdit(region, traj)], backend="diffusion")
+    with pytest.raises(BackendUnavailableError, match="PromptEdit"):
+        check_render(small_clip(), [mw.PromptEdit("a red car")], backend="diffusion")
     with pytest.raises(InvalidInputError, match="separate calls"):
         check_render(small_clip(), [drag(), transfer()], backend="diffusion")
     with pytest.raises(InvalidInputError, match="backend"):
