@@ -119,6 +119,7 @@ class ReVideoRun:
 
         torch = self.torch
         vae = self.pipe.vae
+        self._upcast_vae()
         pixels = to_model_range(image[None])
         noise = torch.randn(pixels.shape, generator=generator)
         pixels = pixels + self.settings.noise_aug_strength * noise
@@ -129,10 +130,17 @@ class ReVideoRun:
         emb = clip_embeddings(self.loaded, image[None], self.device)
         return latent.to(self.device), emb[:, None].to(self.device)
 
+    def _upcast_vae(self) -> None:
+        # SVD's VAE overflows in fp16 (config force_upcast); run it in fp32, as diffusers does.
+        vae = self.pipe.vae
+        if vae.dtype == self.torch.float16 and vae.config.get("force_upcast", False):
+            vae.to(dtype=self.torch.float32)
+
     def decode(self, latents, frames: int) -> np.ndarray:
         """``(F, h, w, 3)`` uint8 from latents ``(1, F, C, h, w)``."""
         torch = self.torch
         chunk = self.policy.vae_chunk or frames
+        self._upcast_vae()
         with torch.no_grad():
             video = self.pipe.decode_latents(latents.to(self.pipe.vae.dtype), frames, chunk)
         video = video[0].permute(1, 2, 3, 0).float().cpu().numpy()
@@ -170,6 +178,7 @@ class ReVideoRun:
             reference = self.reference if start == 0 else np.clip(out[start] + 0.5, 0, 255
                                                                   ).astype(np.uint8)
             video = self.window_video(start, reference, holder, reporter).astype(np.float32)
+            reporter.step(0, preview=np.clip(video[-1] + 0.5, 0, 255).astype(np.uint8))
             shared = max(filled - start, 0)
             if shared:
                 w = blend_weights(shared)[:, None, None, None]
@@ -230,6 +239,6 @@ def trajectory_clip(loaded, control_weights, clip, edits: list, settings: ReVide
         stack.enter_context(translate_oom("rendering a trajectory edit", policy, loaded.device))
         generated = run.generate(holder, reporter)
     out = run.composite_all(generated)
-    return Clip.from_frames(out, fps=clip.fps)
+    return Clip.from_frames(out, like=clip)
 
 
