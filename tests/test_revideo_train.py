@@ -138,3 +138,28 @@ def test_stop_and_resume_equals_uninterrupted(videos, tmp_path):
     a = dict(whole.control.named_parameters())
     for name, p in resumed.control.named_parameters():
         assert torch.equal(p, a[name]), name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", [2, 3])
+def test_later_stages_lower_their_loss(videos, tmp_path, stage):
+    from motionwright.methods.revideo.inject import control_residuals
+    from motionwright.methods.revideo.train import training_loss
+
+    start = _trainer(videos, tmp_path / "s1", 1, steps=1)
+    init = mw.models.load_model("revideo", start.save(tmp_path / "s1" / "final"), device="cpu")
+    trainer = _trainer(videos, tmp_path / f"s{stage}", stage, init=init, steps=3, lr=1e-3)
+    trainer.data.sample = lambda seed, step, index: rdata.VideoFolder.sample(
+        trainer.data, seed, 0, index)
+    batch = trainer.encode([trainer.data.sample(0, 0, 0)])
+    sigma, noise = trainer.noise_for(batch["x0"], 0)
+
+    def loss_now():
+        with torch.no_grad(), control_residuals(trainer.unet, trainer.holder):
+            return float(training_loss(trainer.unet, trainer.control, trainer.holder, batch,
+                                       sigma, noise))
+
+    before = loss_now()
+    for _ in range(3):
+        trainer.train_step()
+    assert loss_now() < before

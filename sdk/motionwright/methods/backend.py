@@ -75,8 +75,9 @@ def _plan(edits: list) -> tuple[str, list]:
 
 
 def required_families(edits: list) -> list[str]:
-    """The model families rendering ``edits`` needs: ``sd15`` for DragEdits, the family a
-    MotionTransfer's motion was learned on (``svd``). SAM, which a drag uses only when it is
+    """The model families rendering ``edits`` needs: ``sd15`` for DragEdits, ``svd`` and
+    ``revideo`` for TrajectoryEdits, the family a MotionTransfer's motion was learned on
+    (``svd``). SAM, which a drag uses only when it is
     configured, is not listed. Raises like :func:`render` for edits this backend cannot
     render."""
     kind, items = _plan(edits)
