@@ -70,3 +70,69 @@ def test_estimate_grows_with_size_and_policies_order(full_unet):
     assert small.peak_bytes < large.peak_bytes
     assert low.peak_bytes <= large.peak_bytes
     assert large.parts["control module weights"] > 1e9  # ~0.7 B parameters in fp16
+
+
+_RES_INV = {"norm1": "in_layers.0", "conv1": "in_layers.2", "time_emb_proj": "emb_layers.1",
+            "norm2": "out_layers.0", "conv2": "out_layers.3", "conv_shortcut": "skip_connection"}
+
+
+def _res_inv(rest: str) -> str:
+    if rest.startswith("time_mixer."):
+        return rest
+    part, _, tail = rest.partition(".")
+    name, _, tail = tail.partition(".")
+    prefix = "time_stack." if part == "temporal_res_block" else ""
+    return f"{prefix}{_RES_INV[name]}.{tail}"
+
+
+def _tr_inv(rest: str) -> str:
+    rest = rest.replace("temporal_transformer_blocks.", "time_stack.", 1)
+    rest = rest.replace("time_pos_embed.linear_1.", "time_pos_embed.0.", 1)
+    return rest.replace("time_pos_embed.linear_2.", "time_pos_embed.2.", 1)
+
+
+def to_official(key: str) -> str:
+    """The sgm name of a control-module key, written from the sgm layout independently of the
+    loader's mapping (SVD: two layers per level, four levels)."""
+    simple = {"time_embedding.linear_1.": "time_embed.0.", "time_embedding.linear_2.":
+              "time_embed.2.", "add_embedding.linear_1.": "label_emb.0.0.",
+              "add_embedding.linear_2.": "label_emb.0.2.",
+              "motion_encoder.": "controlnet_cond_embedding.", "content_encoder.":
+              "mask_embedding.", "fusion.": "weight_embedding.", "conv_in.": "input_blocks.0.0.",
+              "controlnet_mid_block.": "controlnet_mid_block.0."}
+    for new, old in simple.items():
+        if key.startswith(new):
+            return old + key[len(new):]
+    parts = key.split(".")
+    if parts[0] == "controlnet_down_blocks":
+        return f"controlnet_down_blocks.{parts[1]}.0.{'.'.join(parts[2:])}"
+    if parts[0] == "mid_block":
+        rest = ".".join(parts[3:])
+        if parts[1] == "attentions":
+            return f"middle_block.1.{_tr_inv(rest)}"
+        return f"middle_block.{2 * int(parts[2])}.{_res_inv(rest)}"
+    level, kind, j = int(parts[1]), parts[2], int(parts[3])
+    rest = ".".join(parts[4:])
+    if kind == "downsamplers":
+        return f"input_blocks.{3 + 3 * level}.0.op.{rest.split('.', 1)[1]}"
+    index = 1 + 3 * level + j
+    if kind == "resnets":
+        return f"input_blocks.{index}.0.{_res_inv(rest)}"
+    return f"input_blocks.{index}.1.{_tr_inv(rest)}"
+
+
+def test_official_mapping_covers_every_key_of_the_full_size_module(full_unet):
+    from motionwright.methods.revideo.control import ReVideoControlModule
+    from motionwright.models.revideo import convert_official
+
+    with torch.device("meta"):
+        control = ReVideoControlModule.from_unet(full_unet, copy_weights=False)
+    keys = list(control.state_dict())
+    official = {f"model.ctrlnet_model.{to_official(k)}": torch.empty(0) for k in keys}
+    official["model.diffusion_model.output_blocks.5.1.time_stack.0.attn1.to_k.weight"] = \
+        torch.empty(0)
+    converted, kv = convert_official(official)
+    assert sorted(converted) == sorted(keys)
+    unet_keys = set(full_unet.state_dict())
+    assert list(kv) == ["up_blocks.1.attentions.2.temporal_transformer_blocks.0.attn1.to_k.weight"]
+    assert set(kv) <= unet_keys
