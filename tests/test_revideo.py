@@ -261,3 +261,37 @@ def test_nan_latents_are_reported():
                image_latent=torch.zeros(1, 4, 2, 2), context=torch.zeros(1, 1, 4),
                time_ids=torch.zeros(1, 3), conds={}, steps=2, guidance=(1.0, 1.0),
                generator=torch.Generator().manual_seed(0))
+
+
+@pytest.mark.slow
+def test_finished_windows_are_kept_and_reused(svd, tmp_path):
+    from motionwright.methods.backend import render_trajectory
+    from motionwright.methods.revideo import ReVideoSettings
+    from tiny_revideo import tiny_control
+
+    frames = np.random.default_rng(4).integers(0, 255, (4, 32, 32, 3), dtype=np.uint8)
+    clip = mw.Clip.from_frames(frames, fps=8)
+    edit = _edit(size=(32, 32), frames=4, boxes=((8, 8, 12, 12),))
+    settings = ReVideoSettings(steps=1, size=(32, 32), guidance=(1.0, 1.0),
+                               cache_dir=str(tmp_path / "windows"))
+    models = {"svd": svd.spec.path, "revideo": tiny_control()}
+    first = render_trajectory(clip, [edit], models=models, settings=settings).to_array()
+    stored = sorted((tmp_path / "windows").glob("revideo-*.safetensors"))
+    assert len(stored) == 1
+    # A resumed render reads the window instead of sampling it again.
+    from motionwright.methods.revideo.run import ReVideoRun
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("the stored window was sampled again")
+
+    original = ReVideoRun.window_video
+    ReVideoRun.window_video = no_sampling
+    try:
+        again = render_trajectory(clip, [edit], models=models, settings=settings).to_array()
+    finally:
+        ReVideoRun.window_video = original
+    assert np.array_equal(first, again)
+    other = ReVideoSettings(steps=1, size=(32, 32), guidance=(1.0, 1.0), seed=1,
+                            cache_dir=str(tmp_path / "windows"))
+    render_trajectory(clip, [edit], models=models, settings=other)
+    assert len(list((tmp_path / "windows").glob("revideo-*.safetensors"))) == 2

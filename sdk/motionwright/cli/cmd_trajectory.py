@@ -38,6 +38,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     diff.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     diff.add_argument("--memory", choices=("auto", "gpu", "balanced", "lowvram"),
                       help="memory profile (default auto)")
+    diff.add_argument("--cache", metavar="DIR",
+                      help="keep finished windows in DIR; running the same command again "
+                      "resumes an interrupted render")
     parser.add_argument("-o", "--output", metavar="OUT", required=True,
                         help="video or image-sequence pattern to write")
     add_output_options(parser)
@@ -91,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
             options["steps"] = args.steps
         if args.size:
             options["size"] = tuple(args.size)
+        if args.cache:
+            options["cache_dir"] = args.cache
         models = None
         if args.model or args.control:
             models = {k: v for k, v in (("svd", args.model), ("revideo", args.control)) if v}

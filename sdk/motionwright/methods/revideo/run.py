@@ -96,6 +96,7 @@ class ReVideoRun:
                                settings.flow_sigma)
         self.flow *= self.masks[:, None]
         self.window = min(int(self.pipe.unet.config.num_frames), T)
+        self.identity = ""  # the control weights' checksum, set by trajectory_clip
         self.device = getattr(self.pipe, "_execution_device", loaded.device)
         self.torch = torch
 
@@ -169,6 +170,25 @@ class ReVideoRun:
         latents = latents / float(self.pipe.vae.config.scaling_factor)
         return self.decode(latents, self.window)
 
+    def cached_window(self, start: int, reference: np.ndarray, holder, reporter) -> np.ndarray:
+        """:meth:`window_video`, read from / written to the settings' cache folder if any."""
+        if self.settings.cache_dir is None:
+            return self.window_video(start, reference, holder, reporter)
+        from .cache import WindowCache, render_key
+
+        stop = start + self.window
+        key = render_key([self.crops[start:stop], self.masks[start:stop],
+                          self.flow[start:stop], reference, repr(self.settings), self.box,
+                          self.loaded.identity.get("fingerprint"), self.identity])
+        cache = WindowCache(self.settings.cache_dir, key)
+        found = cache.load(start)
+        if found is not None:
+            reporter.step(self.settings.steps)
+            return found
+        video = self.window_video(start, reference, holder, reporter)
+        cache.store(start, video)
+        return video
+
     def generate(self, holder, reporter) -> np.ndarray:
         """Every frame of the crop at working size ``(T, h, w, 3)`` uint8, windows joined."""
         T = len(self.frames)
@@ -177,7 +197,7 @@ class ReVideoRun:
         for start in window_starts(T, self.window, self.overlap):
             reference = self.reference if start == 0 else np.clip(out[start] + 0.5, 0, 255
                                                                   ).astype(np.uint8)
-            video = self.window_video(start, reference, holder, reporter).astype(np.float32)
+            video = self.cached_window(start, reference, holder, reporter).astype(np.float32)
             reporter.step(0, preview=np.clip(video[-1] + 0.5, 0, 255).astype(np.uint8))
             shared = max(filled - start, 0)
             if shared:
@@ -205,6 +225,21 @@ class ReVideoRun:
         return min(self.settings.overlap, max(self.window // 2, 1))
 
 
+def weights_checksum(weights) -> str:
+    """A checksum of the trained parts of a control module (its zero-initialised outputs,
+    condition encoders, fusion) and its UNet overrides: what tells two checkpoints apart."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    prefixes = ("controlnet_", "motion_encoder.", "content_encoder.", "fusion.")
+    for source in (weights.state, weights.unet_kv):
+        for key in sorted(source):
+            if source is weights.unet_kv or key.startswith(prefixes):
+                digest.update(key.encode())
+                digest.update(source[key].detach().float().cpu().numpy().tobytes())
+    return digest.hexdigest()[:24]
+
+
 def trajectory_clip(loaded, control_weights, clip, edits: list, settings: ReVideoSettings, *,
                     memory: Any = "auto", progress=None, cancel=None):
     """Render ``edits`` (TrajectoryEdits) on ``clip`` with the SVD model ``loaded`` and the
@@ -225,6 +260,8 @@ def trajectory_clip(loaded, control_weights, clip, edits: list, settings: ReVide
     guided = settings.guidance[1] > 1.0 or settings.guidance[0] != 1.0
     control = build_control(control_weights, pipe.unet)
     run = ReVideoRun(loaded, control, frames, clip.fps, edits, settings, get_policy("gpu"))
+    if settings.cache_dir is not None:
+        run.identity = weights_checksum(control_weights)
     policy, _estimate = choose_render_policy(loaded, control, run.window, run.latent_hw, memory,
                                             guided)
     run.policy = policy

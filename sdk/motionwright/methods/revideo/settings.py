@@ -30,7 +30,8 @@ class ReVideoSettings:
     shared by consecutive windows (blended); ``margin`` context pixels around the region's
     box; ``feather`` the composite's soft edge in native pixels; ``flow_sigma`` the Gaussian
     spread of the trajectory maps in working pixels (the authors blur with σ = 10);
-    ``control_scale`` multiplies the control residuals; ``seed`` fixes the noise.
+    ``control_scale`` multiplies the control residuals; ``seed`` fixes the noise;
+    ``cache_dir`` keeps finished windows there so an interrupted render resumes (None: off).
     """
 
     steps: int = DEFAULT_STEPS
@@ -45,6 +46,7 @@ class ReVideoSettings:
     flow_sigma: float = FLOW_SIGMA
     control_scale: float = 1.0
     seed: int = 0
+    cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         from ..._validate import require_int
