@@ -163,3 +163,20 @@ def test_later_stages_lower_their_loss(videos, tmp_path, stage):
     for _ in range(3):
         trainer.train_step()
     assert loss_now() < before
+
+
+@pytest.mark.slow
+def test_cli_train_stage_one_writes_a_loadable_control_module(videos, tmp_path):
+    from tiny_models import tiny_model
+
+    from motionwright.cli.main import main
+
+    out = tmp_path / "run"
+    assert main(["train", "revideo", str(videos), "--stage", "1", "-o", str(out),
+                 "--model", str(tiny_model("svd")), "--steps", "1", "--batch", "1",
+                 "--size", "32x32", "--frames", "4", "--device", "cpu"]) == 0
+    assert (out / "final" / "train_state.json").is_file()
+    assert main(["models", "add", "revideo", str(out / "final")]) == 0
+    code = main(["train", "revideo", str(videos), "--stage", "2", "-o", str(tmp_path / "r2"),
+                 "--model", str(tiny_model("svd")), "--steps", "1", "--device", "cpu"])
+    assert code == 2  # stage 2 needs --init
