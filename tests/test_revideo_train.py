@@ -167,9 +167,8 @@ def test_later_stages_lower_their_loss(videos, tmp_path, stage):
 
 @pytest.mark.slow
 def test_cli_train_stage_one_writes_a_loadable_control_module(videos, tmp_path):
-    from tiny_models import tiny_model
-
     from motionwright.cli.main import main
+    from tiny_models import tiny_model
 
     out = tmp_path / "run"
     assert main(["train", "revideo", str(videos), "--stage", "1", "-o", str(out),
