@@ -295,3 +295,15 @@ def test_finished_windows_are_kept_and_reused(svd, tmp_path):
                             cache_dir=str(tmp_path / "windows"))
     render_trajectory(clip, [edit], models=models, settings=other)
     assert len(list((tmp_path / "windows").glob("revideo-*.safetensors"))) == 2
+
+
+def test_edited_first_frame_applies_inside_its_region_only():
+    size = (40, 30)
+    mask = mw.Mask.from_box(5, 5, 10, 10, size)
+    traj = mw.Trajectory(np.array([[[10.0, 10.0]], [[11.0, 10.0]]], np.float32),
+                         np.ones((2, 1), bool))
+    edited = np.full((30, 40, 3), 200, np.uint8)
+    region = rg.unite([mw.TrajectoryEdit(mask, traj, edited)], 2, size)
+    inside = mask.at(0)
+    assert np.array_equal(region.first_mask, inside)
+    assert (region.first_frame[inside] == 200).all()

@@ -24,12 +24,14 @@ from ...errors import InvalidInputError
 class Region:
     """United edits: ``masks`` ``(T, H, W)`` bool (native), ``tracks`` ``(T, N, 2)`` float32
     (native pixels, NaN where unknown), ``visible`` ``(T, N)`` bool, the edited first frame
-    ``(H, W, 3)`` uint8 or None."""
+    ``(H, W, 3)`` uint8 or None, and ``first_mask`` ``(H, W)`` bool: where it applies (inside
+    the regions of the edits that carry one; elsewhere frame 0 stays the source's)."""
 
     masks: np.ndarray
     tracks: np.ndarray
     visible: np.ndarray
     first_frame: np.ndarray | None
+    first_mask: np.ndarray | None = None
 
 
 def unite(edits: list, num_frames: int, size: tuple[int, int]) -> Region:
@@ -37,7 +39,7 @@ def unite(edits: list, num_frames: int, size: tuple[int, int]) -> Region:
     w, h = size
     masks = np.zeros((num_frames, h, w), bool)
     tracks, visible = [], []
-    first = None
+    first = first_mask = None
     for k, edit in enumerate(edits):
         edit.check_against(num_frames, size, name=f"edits[{k}]")
         region = edit.region
@@ -55,12 +57,16 @@ def unite(edits: list, num_frames: int, size: tuple[int, int]) -> Region:
             frame = np.asarray(edit.first_frame)
             if frame.dtype == np.uint16:
                 frame = (frame >> 8).astype(np.uint8)
-            base = frame if first is None else first
-            m0 = region.at(0) if (region.is_static or region.start_frame == 0) else masks[0]
-            first = np.where(m0[..., None], frame, base) if first is not None else frame
+            inside = region.at(0) if (region.is_static or region.start_frame == 0) else (
+                np.zeros((h, w), bool))
+            first = frame if first is None else first
+            first_mask = inside if first_mask is None else first_mask
+            first = np.where(inside[..., None], frame, first)
+            first_mask = first_mask | inside
     if not masks.any():
         raise InvalidInputError("edits: every region is empty; draw a region to edit")
-    return Region(masks, np.concatenate(tracks, 1), np.concatenate(visible, 1), first)
+    return Region(masks, np.concatenate(tracks, 1), np.concatenate(visible, 1), first,
+                  first_mask)
 
 
 def crop_box(masks: np.ndarray, aspect: float, margin: int) -> tuple[int, int, int, int]:

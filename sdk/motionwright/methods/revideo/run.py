@@ -82,7 +82,9 @@ class ReVideoRun:
         crop = frames8[:, y0:y0 + h, x0:x0 + w]
         self.crops = resize(crop, self.work)
         if self.region.first_frame is not None:
-            edited = self.region.first_frame[y0:y0 + h, x0:x0 + w]
+            # The user's first frame replaces the source only inside the regions.
+            inside = self.region.first_mask[..., None]
+            edited = np.where(inside, self.region.first_frame, frames8[0])[y0:y0 + h, x0:x0 + w]
             self.reference = resize(edited[None], self.work)[0]
         else:
             self.reference = self.crops[0]
