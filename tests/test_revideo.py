@@ -24,11 +24,13 @@ def test_eq5_fusion_by_hand():
 
 def test_encoders_reach_latent_size_and_start_at_zero():
     enc = ConditionEncoder(2, 32)
-    out = enc(torch.randn(3, 2, 64, 40))
+    with torch.no_grad():
+        out = enc(torch.randn(3, 2, 64, 40))
     assert out.shape == (3, 32, 8, 5)
     assert float(out.abs().max()) == 0.0
     fusion = AdaptiveFusion(32)
-    gamma = fusion.weight(torch.ones(3, 1, 64, 40), torch.tensor([0.1, 0.2, 0.3]))
+    with torch.no_grad():
+        gamma = fusion.weight(torch.ones(3, 1, 64, 40), torch.tensor([0.1, 0.2, 0.3]))
     assert gamma.shape == (3, 32, 8, 5)
     assert torch.allclose(gamma, torch.full_like(gamma, 0.5))  # σ(0) before training
 
