@@ -11,7 +11,6 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("diffusers")
 
 from motionwright.errors import (  # noqa: E402
-    BackendUnavailableError,
     Cancelled,
     FrameRangeError,
     IncompatibleMotionError,
@@ -400,18 +399,3 @@ def test_a_shot_at_another_frame_rate_keeps_the_motions_duration(motion, referen
     models = Models({"svd": tiny_model("svd")}, device="cpu")
     out = render_motion_transfer(shot, mw.MotionTransfer(motion), models=models, steps=2)
     assert len(out) == 2 * F and out.fps == Fraction(24)
-
-
-def test_other_edits_arrive_later(reference):
-    import motionwright as mw
-    from motionwright.methods import backend
-
-    if not backend._LATER:
-        pytest.skip("every edit type has its diffusion method")
-    name, method = next(iter(backend._LATER.items()))
-    shot = mw.Clip.from_frames(reference)
-    edit = type(name, (), {})()  # stands in for an edit whose method is not there yet
-    with pytest.raises(BackendUnavailableError) as info:
-        backend.render(shot, [edit])
-    assert method in str(info.value) and "later" in str(info.value)
-    assert "backend='preview'" in str(info.value)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import motionwright as mw
-from motionwright.errors import BackendUnavailableError, InvalidInputError
+from motionwright.errors import InvalidInputError
 from motionwright.methods.backend import required_families
 from motionwright.models import ModelMismatchError, ModelNotFoundError
 from motionwright.rendering import check_render
@@ -56,11 +56,9 @@ def test_model_file_errors_carry_the_family(tmp_path):
     assert info.value.family == "sd15"
 
 
-def test_edits_the_backend_cannot_render_are_refused_before_models():
-    traj = mw.Trajectory(np.zeros((2, 1, 2), np.float32) + 5, np.ones((2, 1), bool))
-    region = mw.Mask(np.ones((1, 16, 24), bool))
-    with pytest.raises(BackendUnavailableError, match="TrajectoryEdit"):
-        check_render(small_clip(), [mw.TrajectoryEdit(region, traj)], backend="diffusion")
+def test_edits_the_backend_cannot_render_together_are_refused_before_models():
+    with pytest.raises(InvalidInputError, match="PromptEdit per call"):
+        check_render(small_clip(), [mw.PromptEdit("a red car"), drag()], backend="diffusion")
     with pytest.raises(InvalidInputError, match="separate calls"):
         check_render(small_clip(), [drag(), transfer()], backend="diffusion")
     with pytest.raises(InvalidInputError, match="backend"):

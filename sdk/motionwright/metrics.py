@@ -257,6 +257,50 @@ def text_alignment(video: Any, prompt: str, *, model: Any = None, device: str = 
     return score(video, prompt, model=model, device=device)
 
 
+def trajectory_following_error(edited: Any, trajectories: Any) -> float:
+    """ReVideo's motion accuracy: mean distance (pixels) between where the content under each
+    trajectory's first position goes in ``edited`` (tracked with :func:`motionwright.track`)
+    and where the trajectory says it should be, over the frames where the trajectory is
+    visible. ``edited`` is a Clip or ``(T, H, W, 3)`` array covering the trajectory's frames.
+    On generated footage with known motion this is the trajectory-following error."""
+    from .clip import Clip
+    from .tracking import track
+    from .types import PointSet, Trajectory
+
+    if not isinstance(trajectories, Trajectory):
+        raise InvalidInputError(f"trajectories: expected a Trajectory, got "
+                                f"{type(trajectories).__name__}")
+    clip = edited if isinstance(edited, Clip) else Clip.from_frames(np.asarray(edited), fps=24)
+    start, stop = trajectories.start_frame, trajectories.end_frame
+    if stop > len(clip):
+        raise InvalidInputError(f"edited: the trajectories run to frame {stop - 1} but the video "
+                                f"has {len(clip)} frames")
+    tracks, visible = np.asarray(trajectories.tracks), np.asarray(trajectories.visible)
+    keep = visible[0] & np.isfinite(tracks[0]).all(axis=1)
+    if not keep.any():
+        raise InvalidInputError("trajectories: no point is visible on their first frame")
+    tracked = track(clip, PointSet(tracks[0, keep], frame=start), frames=(start, stop))
+    return end_point_error(tracked.tracks, tracks[:, keep], visible[:, keep])
+
+
+def clip_consistency(edited: Any, *, models: Any = None) -> float:
+    """ReVideo's temporal consistency: the mean cosine similarity of consecutive frames' CLIP
+    image embeddings. The CLIP image encoder is the ``svd`` model's (from the model store or
+    ``models``); without one this raises ModelNotFoundError naming the command that adds it."""
+    from .methods._frames import check_frames
+    from .methods.motion_inversion import clip_embeddings
+    from .models.loading import as_models
+
+    frames = check_frames(np.asarray(edited.to_array() if hasattr(edited, "to_array")
+                                     else edited), "edited")
+    if len(frames) < 2:
+        raise InvalidInputError(f"edited: expected at least 2 frames, got {len(frames)}")
+    loaded = as_models(models).get("svd")
+    emb = clip_embeddings(loaded, frames, loaded.device).numpy()
+    emb = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+    return float(np.mean(np.sum(emb[1:] * emb[:-1], axis=1)))
+
+
 # S²V2V's measures (CLIP ones need a local CLIP model), in their own module.
 from .guided_metrics import box_miou as box_miou  # noqa: E402
 from .guided_metrics import clip_box_similarity as clip_box_similarity  # noqa: E402

@@ -33,6 +33,8 @@ COMMANDS = [
     "otio",
     "generate",
     "prompt",
+    "trajectory",
+    "train",
 ]
 
 

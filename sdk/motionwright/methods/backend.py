@@ -1,10 +1,10 @@
 """The ``"diffusion"`` render backend: the papers' methods on local diffusion models.
 
 ``render(clip, edits, *, models, progress, cancel)`` is called by :func:`motionwright.render`.
-:class:`~motionwright.edits.MotionTransfer` (Reenact Anything) and
-:class:`~motionwright.edits.DragEdit` (Drag-A-Video) render here; the other edit types'
-methods come with later releases and raise :class:`BackendUnavailableError` naming the
-backend that renders them today.
+Each edit type has its paper's method: :class:`~motionwright.edits.DragEdit` (Drag-A-Video),
+:class:`~motionwright.edits.TrajectoryEdit` (ReVideo), :class:`~motionwright.edits.MotionTransfer`
+(Reenact Anything), :class:`~motionwright.edits.PromptEdit` (Point-to-Point) and
+:class:`~motionwright.edits.GuidedGeneration` (S²V2V). One call renders edits of one kind.
 """
 
 from __future__ import annotations
@@ -12,11 +12,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from ..errors import BackendUnavailableError, InvalidInputError
-
-_LATER = {
-    "TrajectoryEdit": "ReVideo",
-}
+from ..errors import InvalidInputError
 
 
 def frames_for_shot(motion, shot_fps: Any) -> int:
@@ -36,9 +32,10 @@ def frames_for_shot(motion, shot_fps: Any) -> int:
 
 
 def _plan(edits: list) -> tuple[str, list]:
-    """``("drag", drags)`` or ``("transfer", [transfer])``; raises for what this backend cannot
-    render (a mix of kinds, a method that arrives later, not exactly one transfer)."""
-    from ..edits import DragEdit, MotionTransfer, PromptEdit
+    """The method and its edits: ``("prompt", [edit])``, ``("trajectory", edits)``,
+    ``("drag", drags)``, ``("guided", [edit])`` or ``("transfer", [transfer])``; raises
+    InvalidInputError for a mix of kinds or more than one edit of a kind rendered alone."""
+    from ..edits import DragEdit, MotionTransfer, PromptEdit, TrajectoryEdit
 
     prompts = [e for e in edits if isinstance(e, PromptEdit)]
     if prompts:
@@ -48,6 +45,14 @@ def _plan(edits: list) -> tuple[str, list]:
                 "render other edits in a separate call"
             )
         return "prompt", prompts
+    trajectories = [e for e in edits if isinstance(e, TrajectoryEdit)]
+    if trajectories:
+        if len(trajectories) != len(edits):
+            raise InvalidInputError(
+                "edits: the diffusion backend renders TrajectoryEdits in a call of their own; "
+                "render the other edits in a separate call"
+            )
+        return "trajectory", trajectories
     drags = [e for e in edits if isinstance(e, DragEdit)]
     if drags:
         if len(drags) != len(edits):
@@ -64,13 +69,6 @@ def _plan(edits: list) -> tuple[str, list]:
                 f"got {len(edits)} edits"
             )
         return "guided", guided
-    for edit in edits:
-        name = type(edit).__name__
-        if name in _LATER:
-            raise BackendUnavailableError(
-                f"{name}: the diffusion method for it ({_LATER[name]}) arrives in a later "
-                f"release; render it with backend='preview' for now"
-            )
     transfers = [e for e in edits if isinstance(e, MotionTransfer)]
     if len(transfers) != 1:
         raise InvalidInputError(
@@ -81,8 +79,9 @@ def _plan(edits: list) -> tuple[str, list]:
 
 
 def required_families(edits: list, *, models: Any = None) -> list[str]:
-    """The model families rendering ``edits`` needs: ``sd15`` for DragEdits, the family a
-    MotionTransfer's motion was learned on (``svd``). SAM, which a drag uses only when it is
+    """The model families rendering ``edits`` needs: ``sd15`` for DragEdits, ``svd`` and
+    ``revideo`` for TrajectoryEdits, the family a MotionTransfer's motion was learned on
+    (``svd``). SAM, which a drag uses only when it is
     configured, is not listed. Raises like :func:`render` for edits this backend cannot
     render."""
     kind, items = _plan(edits)
@@ -92,6 +91,8 @@ def required_families(edits: list, *, models: Any = None) -> list[str]:
         return [guided_family(models)]
     if kind == "prompt":
         return ["animatediff"]
+    if kind == "trajectory":
+        return ["svd", "revideo"]
     return [items[0].motion.base_model["family"]]
 
 
@@ -100,7 +101,7 @@ def preflight(edits: list, *, models: Any = None) -> None:
     them and every family they need has a model configured whose files are all on disk (no
     weights are read, torch is not imported). Raises the error :func:`render` would raise
     (:class:`~motionwright.models.ModelNotFoundError` naming the family and the command that
-    adds it, ModelMismatchError, BackendUnavailableError, InvalidInputError)."""
+    adds it, ModelMismatchError, InvalidInputError)."""
     from ..models.loading import as_models
     from ..models.store import resolve_model
 
@@ -119,6 +120,8 @@ def render(clip, edits: list, *, models: Any = None, progress=None, cancel=None)
     """
     preflight(edits, models=models)
     kind, items = _plan(edits)
+    if kind == "trajectory":
+        return render_trajectory(clip, items, models=models, progress=progress, cancel=cancel)
     if kind == "drag":
         for drag in items:
             clip = render_drag(clip, drag, models=models, progress=progress, cancel=cancel)
@@ -224,3 +227,26 @@ def render_guided(clip, edit, *, models: Any = None, family: str | None = None,
     video = generate(loaded, clip, edit, settings or GuidedSettings(), policy=policy,
                      progress=progress, cancel=cancel)
     return Clip.from_frames(video, fps=clip.fps, start_timecode=clip.start_timecode)
+
+
+def render_trajectory(clip, edits: list, *, models: Any = None, settings: Any = None,
+                      memory: Any = None, progress=None, cancel=None):
+    """ReVideo for :class:`~motionwright.edits.TrajectoryEdit` edits (several regions render
+    together) with the ``svd`` model and the ``revideo`` control module; returns an in-memory
+    Clip of the source's size and frame rate.
+
+    ``settings``: a :class:`~motionwright.methods.revideo.ReVideoSettings` (default: the
+    authors'); ``memory``: ``auto``, a policy name or None for the models' policy.
+    """
+    from ..models.loading import as_models
+    from .revideo import ReVideoSettings
+    from .revideo.run import trajectory_clip
+
+    holder = as_models(models)
+    preflight(list(edits), models=holder)
+    loaded = holder.get("svd")
+    control = holder.get("revideo")
+    policy = memory if memory is not None else holder.memory
+    return trajectory_clip(loaded, control.pipeline, clip, list(edits),
+                           settings or ReVideoSettings(), memory=policy, progress=progress,
+                           cancel=cancel)

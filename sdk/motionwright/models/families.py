@@ -166,6 +166,21 @@ FAMILIES: dict[str, Family] = {
         example="CogVideoX-2b",
         used_by="GuidedGeneration (S²V2V)",
     ),
+    # Not a pipeline: ReVideo's control module, attached to the svd model. A folder written by
+    # ``motionwright train revideo`` or the authors' checkpoint file. See ``models.revideo``.
+    "revideo": Family(
+        name="revideo",
+        title="ReVideo control module (trajectory edits on SVD)",
+        pipelines=("ReVideoControlModule",),
+        components=(
+            Component("controlnet", ("ReVideoControlModule",), "model", "diffusers"),
+        ),
+        denoiser="controlnet",
+        embedding_key="cross_attention_dim",
+        example="the authors' ReVideo checkpoint (model.ckpt) or a folder written by "
+                "`motionwright train revideo`",
+        used_by="TrajectoryEdit (ReVideo, with an svd model)",
+    ),
     # Not a diffusers pipeline: a transformers ``SamModel`` folder (config.json,
     # model.safetensors, a processor config) or one of Meta's official checkpoints
     # (sam_vit_*.pth) for the segment-anything package. See ``models.sam``.

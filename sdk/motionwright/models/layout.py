@@ -242,6 +242,10 @@ def inspect_layout(family: Family, path: str | Path, config: str | Path | None =
         from .sam import sam_layout
 
         return sam_layout(family, path)
+    if family.name == "revideo":
+        from .revideo import revideo_layout
+
+        return revideo_layout(family, path)
     if path.is_file():
         _check_weights_file(family, path)
         if config is None:

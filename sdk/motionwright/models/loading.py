@@ -300,6 +300,11 @@ def load_model(family: str | Family, model: Any = None, *, device: Any = "auto",
 
         pipe, identity = load_sam(fam, layout, dt)
         return LoadedModel(fam, spec, layout, pipe, dev, dt, identity)
+    if fam.name == "revideo":
+        from .revideo import read_control
+
+        weights, identity = read_control(fam, layout)
+        return LoadedModel(fam, spec, layout, weights, dev, dt, identity)
     with quiet_libraries():
         if layout.weights_file is not None and fam.name == "sd15":
             from safetensors import safe_open
@@ -424,6 +429,10 @@ def check_model(spec: ModelSpec) -> list[ComponentReport]:
         from .sam import check_sam
 
         return [ComponentReport(**r) for r in check_sam(fam, layout)]
+    if fam.name == "revideo":
+        from .revideo import check_revideo
+
+        return [ComponentReport(**r) for r in check_revideo(fam, layout)]
     reports = []
     owner = FAMILIES["sd15"] if layout.adapter is not None else fam
     with quiet_libraries():
