@@ -79,11 +79,15 @@ def _clip_folder(clip_model: Any) -> str:
     from .models.errors import ModelNotFoundError
 
     path = clip_model or os.environ.get("MOTIONWRIGHT_MODEL_CLIP")
-    if not path or not os.path.isdir(path):
+    if not path:
         raise ModelNotFoundError(
-            f"clip_model: the CLIP metrics need a local transformers CLIPModel folder "
-            f"(config.json, weights, tokenizer); got {path!r}. Give clip_model=PATH or set "
-            f"MOTIONWRIGHT_MODEL_CLIP=PATH (nothing is downloaded)")
+            "clip_model: the CLIP metrics need a local transformers CLIPModel folder "
+            "(config.json, weights, tokenizer); give clip_model=PATH or set "
+            "MOTIONWRIGHT_MODEL_CLIP=PATH (nothing is downloaded)")
+    if not os.path.isfile(os.path.join(path, "config.json")):
+        raise ModelNotFoundError(
+            f"clip_model: {str(path)!r} is not a transformers CLIP folder (no config.json); "
+            f"give a complete clip-vit-* folder")
     return str(path)
 
 

@@ -72,21 +72,9 @@ class LocalExecutor:
             return self._models
 
     def _run_gpu(self, request: Any, start: int, stop: int, progress: Any, cancel: Any):
-        from ..models.errors import OutOfMemoryError
-        from ..models.oom import is_out_of_memory
-
         holder = self.models_for(request)
-        try:
-            return self._render(request, start, stop, models=holder, progress=progress,
-                                cancel=cancel)
-        except OutOfMemoryError:
-            _empty_accelerator_cache()
-            raise
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            _empty_accelerator_cache()
-            raise OutOfMemoryError(_oom_text(holder, exc)) from exc
+        return render_naming_oom(self._render, request, start, stop, models=holder,
+                                 progress=progress, cancel=cancel)
 
     def close(self) -> None:
         """Stop the threads (queued chunks are dropped) and release loaded models."""
@@ -96,6 +84,26 @@ class LocalExecutor:
             if self._models is not None:
                 self._models.release()
                 self._models = None
+
+
+def render_naming_oom(render: Callable, request: Any, start: int, stop: int, *, models: Any,
+                      **kwargs: Any) -> Any:
+    """``render(request, start, stop, models=models, **kwargs)``; running out of accelerator
+    memory frees what it can and fails with :class:`~motionwright.models.errors.
+    OutOfMemoryError` carrying the memory policy's advice, so the caller goes on."""
+    from ..models.errors import OutOfMemoryError
+    from ..models.oom import is_out_of_memory
+
+    try:
+        return render(request, start, stop, models=models, **kwargs)
+    except OutOfMemoryError:
+        _empty_accelerator_cache()
+        raise
+    except Exception as exc:
+        if not is_out_of_memory(exc):
+            raise
+        _empty_accelerator_cache()
+        raise OutOfMemoryError(_oom_text(models, exc)) from exc
 
 
 def _oom_text(holder: Any, exc: BaseException) -> str:

@@ -127,25 +127,14 @@ class ModelWorker:
         accelerator memory fails the chunk with the memory policy's advice (as in the local
         executor) and frees what it can; the actor goes on with the next chunk."""
         from ..models import Models
-        from ..models.errors import OutOfMemoryError
-        from ..models.oom import is_out_of_memory
-        from .executor import _empty_accelerator_cache, _oom_text
+        from .executor import render_naming_oom
 
         if key != self.key:
             if self.models is not None:
                 self.models.release()
             self.models, self.key = Models(request.models), key
             self.loads += 1
-        try:
-            return _render_chunk(request, start, stop, models=self.models)
-        except OutOfMemoryError:
-            _empty_accelerator_cache()
-            raise
-        except Exception as exc:
-            if not is_out_of_memory(exc):
-                raise
-            _empty_accelerator_cache()
-            raise OutOfMemoryError(_oom_text(self.models, exc)) from exc
+        return render_naming_oom(_render_chunk, request, start, stop, models=self.models)
 
     def stats(self) -> dict:
         """``{"key": loaded models' key or None, "loads": times models were (re)loaded}``."""
