@@ -196,6 +196,15 @@ class PointTracker:
         anchored &= ~strays
         free = seen & ~anchored
         pos[free] = self._choose(cur, np.flatnonzero(free), prev, pred, pos, anchored)
+        # A textured patch that no longer fits is most likely being covered: its surroundings
+        # then show the occluder, so it moves with the neighbours it has been moving with.
+        doubt = free & self._anchorable
+        if doubt.any():
+            self._remember_companions(np.flatnonzero(doubt), prev, anchored)
+            carried = pos.copy()
+            self._carry(carried, anchored, doubt)
+            with_company = doubt & (self._comp_idx >= 0).any(axis=1)
+            pos[with_company] = carried[with_company]
 
         # Hidden points move with the neighbours they moved with when last seen; they and
         # the points whose anchoring just failed are looked for.
@@ -387,7 +396,13 @@ class PointTracker:
             # another surface cannot throw the point far away.
             w = member[..., None]
             group_step = (step * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1)
-            off = np.linalg.norm(at - prev[idx] - group_step, axis=1)
+            off_vec = at - prev[idx] - group_step
+            off = np.linalg.norm(off_vec, axis=1)
+            # Nor may it jump: a group's transform, fitted on points far from this one, can
+            # put it anywhere. One frame moves it at most a few pixels off the group's step.
+            reach = 2.0 * opts.max_correction + 0.5 * np.linalg.norm(group_step, axis=1)
+            at = prev[idx] + group_step + off_vec * np.minimum(
+                1.0, reach / np.maximum(off, 1e-6))[:, None]
             cands.append(np.where(usable[:, None], at, out))
             offs.append(np.where(usable, off, np.inf))
         cands = np.stack(cands, axis=1)  # (L, C, 2)
@@ -560,17 +575,43 @@ class PointTracker:
 def _own_side_weights(patches: np.ndarray, offsets: np.ndarray, radius: float,
                       contrast: float = 15.0) -> np.ndarray:
     """Weights ``(N, P)`` (rows sum to 1) for the pixels of keyframe patches ``(N, P)`` at
-    ``offsets`` ``(P, 2)``: a Gaussian of ``radius`` pixels around the point times how close
-    each pixel's grey level is to the point's own (``contrast`` grey levels).
+    ``offsets`` ``(P, 2)`` (a square grid): a Gaussian of ``radius`` pixels around the point
+    times how close each pixel's grey level is to the point's own (``contrast`` grey levels),
+    times whether the pixel is joined to the point without crossing an edge.
 
     Near an outline the pixels on the point's side of it — its own surface, which moves with
-    it — decide, not the other surface's texture.
+    it — decide, not the other surface's texture; a surface of a similar shade beyond an
+    outline is another surface all the same.
     """
     centre = np.argmin((offsets**2).sum(axis=1))
     r2 = (offsets**2).sum(axis=1)
     own = patches[:, centre:centre + 1]
     w = np.exp(-r2 / (2.0 * radius**2))[None] * np.exp(-((patches - own) / contrast) ** 2 / 2)
+    joined = w * _joined_to_centre(patches, offsets)
+    # A region too small to judge by (a point on fine texture) keeps the grey-level weights.
+    small = joined.sum(axis=1) < 0.1 * w.sum(axis=1)
+    w = np.where(small[:, None], w, joined)
     return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _joined_to_centre(patches: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``(N, P)`` bool: the samples of square-grid patches ``(N, P)`` reachable from the centre
+    through neighbouring samples that differ by at most a few grey levels (more for a coarser
+    grid, where a smooth shading changes more from sample to sample): the point's own region,
+    bounded by the edges around it."""
+    side = round(np.sqrt(patches.shape[1]))
+    spacing = float(np.abs(offsets[1, 0] - offsets[0, 0])) or 1.0
+    step = 3.0 + 0.5 * spacing
+    out = np.zeros(patches.shape, bool)
+    mask = np.zeros((side + 2, side + 2), np.uint8)
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+    seed = (side // 2, side // 2)
+    for i, patch in enumerate(patches):
+        mask[:] = 0
+        cv2.floodFill(np.ascontiguousarray(patch.reshape(side, side)), mask, seed, 0,
+                      step, step, flags)
+        out[i] = mask[1:-1, 1:-1].ravel() > 0
+    return out
 
 
 def support_points(key_image: np.ndarray, points: np.ndarray,
