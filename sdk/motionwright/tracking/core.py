@@ -82,6 +82,7 @@ class TrackerOptions:
     neighbour_tolerance: float = 1.5
     companions: int = 8
     support_points: int = 96
+    local_support: float = 48.0
     flat_difference: float = 10.0
     hide_after: int = 2
     show_after: int = 2
@@ -632,9 +633,35 @@ def support_points(key_image: np.ndarray, points: np.ndarray,
         return np.zeros((0, 2), np.float32)
     corners = found.reshape(-1, 2).astype(np.float32)
     if len(points):
+        corners = np.concatenate([corners, _local_support(key_image, points, mask, options)])
         gap = np.linalg.norm(corners[:, None] - points[None], axis=2).min(axis=1)
         corners = corners[gap > 2.0]
     return corners
+
+
+def _local_support(key_image: np.ndarray, points: np.ndarray, mask: np.ndarray,
+                   options: TrackerOptions, per_point: int = 4) -> np.ndarray:
+    """Extra support points ``(M, 2)`` near the caller's ``points`` that cannot be anchored:
+    the ``per_point`` nearest corners within ``local_support`` pixels of each. Frame-wide support
+    is sparse; a flat point needs texture of its own surface close by to tell which way it
+    moved."""
+    if options.local_support <= 0:
+        return np.zeros((0, 2), np.float32)
+    tpl = KeyframeTemplates(key_image, points, options.patch_radius)
+    # Only points with no texture in their whole patch: one whose patch holds an outline
+    # has its own side of it to go by.
+    flat = points[tpl.texture < options.anchor_texture]
+    if len(flat) == 0:
+        return np.zeros((0, 2), np.float32)
+    pool = cv2.goodFeaturesToTrack(key_image, 4000, 0.01, 8.0, mask=mask, blockSize=7)
+    if pool is None:
+        return np.zeros((0, 2), np.float32)
+    pool = pool.reshape(-1, 2).astype(np.float32)
+    dist = np.linalg.norm(flat[:, None] - pool[None], axis=2)  # (F, C)
+    # The nearest corners: the likeliest to lie on the point's own surface.
+    nearest = np.argsort(dist, axis=1)[:, :per_point]
+    close = np.take_along_axis(dist, nearest, axis=1) <= options.local_support
+    return pool[np.unique(nearest[close])]
 
 
 def _similarity_apply(src: np.ndarray, dst: np.ndarray, use: np.ndarray, at: np.ndarray,
