@@ -15,6 +15,8 @@ direction (forward or backward in time). Besides the caller's points it follows 
    slid along an edge or onto another surface and is dropped; a point that cannot be anchored
    (a flat patch, a patch straddling two motions) takes the transform of one group of moving
    neighbours, or the flow, whichever leaves its surroundings looking most like the keyframe;
+   a textured point whose patch stops fitting (being covered) moves with the neighbours it
+   has been moving with;
 4. collects evidence of visibility (anchoring, the flow round trip, how the patch compares with
    the keyframe) and changes a point's visibility only on clear or repeated evidence, so it
    does not flicker;
@@ -55,7 +57,9 @@ class TrackerOptions:
     (pixels, plus 2% of the distance) a point may stray from the transform of the anchored
     neighbours that move with it; ``companions``: how many such neighbours are used;
     ``support_points``: how many extra points the tracker follows on the keyframe's most
-    distinct texture to serve as neighbours (0: only the caller's points);
+    distinct texture to serve as neighbours (0: none at all); ``local_support``: for each of
+    the caller's points whose patch holds no texture, its few nearest corners within this many
+    pixels also become support points (0: none);
     ``flat_difference``: the typical grey-level difference from its keyframe patch (after a
     brightness offset) up to which an unanchored patch still looks like itself;
     ``hide_after`` / ``show_after``: how many frames in a row of weak evidence hide a visible
