@@ -223,8 +223,9 @@ class PointTracker:
                                       strict=True)
         looks_ok = self._looks_like_itself(cur, pos)
         # A flat patch looks like any flat occluder of its shade: its own side of the wider
-        # surroundings must look right too.
-        flat = np.flatnonzero(~self._anchorable & looks_ok)
+        # surroundings must look right too. (A patch with some texture, only too little at
+        # its centre to anchor, is judged by itself: its surroundings may be another surface.)
+        flat = np.flatnonzero((self.templates.texture < opts.anchor_texture) & looks_ok)
         looks_ok[flat] &= self._surround_cost(cur, flat, pos[flat]) <= 0.5 * opts.flat_difference
         # A patch that could be anchored but was not is in doubt, however it looks.
         evidence = anchored | found | anchored_again | (~self._anchorable & fb_ok & looks_ok)
