@@ -197,3 +197,51 @@ def test_a_hidden_point_is_not_carried_by_an_occluder_that_travelled_alike():
     assert np.linalg.norm(pos - truth[1:], axis=1).max() < 15.0
     assert vis[-3:].all()
     np.testing.assert_allclose(pos[-3:], truth[-3:], atol=1.0)
+
+
+def test_a_textured_point_covered_by_a_passing_object_is_found_again_on_its_surface():
+    # Surface A moves right 4 px/frame; bar B crosses it leftwards at 6 px/frame and covers
+    # the point for a few frames. While covered the point must move with A (not with B, whose
+    # texture now surrounds it, and not stay behind), so that it is found again afterwards.
+    rng = np.random.default_rng(11)
+    background = noise_texture(144, 224, rng)
+    surface, bar = noise_texture(80, 110, rng), noise_texture(110, 40, rng)
+    frames, truth, covered = [], [], []
+    for t in range(26):
+        frame = background.copy()
+        ax = 10 + 4 * t
+        frame[30:110, ax:ax + 110] = surface
+        bx = 190 - 6 * t
+        if 0 <= bx <= 224 - 40:
+            frame[15:125, bx:bx + 40] = bar
+        frames.append(frame)
+        truth.append([ax + 70, 70])
+        covered.append(bx - 8 <= ax + 70 <= bx + 40 + 8)
+    truth, covered = np.asarray(truth, np.float32), np.asarray(covered)
+    tracker = PointTracker(prepare(frames[0]), truth[:1])
+    pos, vis = zip(*(tracker.step(f) for f in frames[1:]), strict=True)
+    pos, vis = np.stack(pos)[:, 0], np.array(vis)[:, 0]
+    assert covered[1:].any() and not vis.all()
+    err = np.linalg.norm(pos - truth[1:], axis=1)
+    # While hidden it moves with A, within a few pixels; found again once clear of B.
+    assert err.max() < 6.0
+    assert vis[-4:].all()
+    assert err[-4:].max() < 1.0
+
+
+def test_a_flat_point_far_from_frame_wide_support_follows_its_own_surface():
+    # On a large frame the frame-wide support points are far apart (here: only 6 of them);
+    # points on a flat part of an object get support points of their own on the object's
+    # texture nearby, or they lag behind it.
+    scene = _half_flat_scene(frames=20, size=(256, 192), seed=1)
+    oh, ow = scene.objects[0].texture.shape[:2]
+    gx, gy = np.meshgrid(np.linspace(ow // 2 + 8, ow // 2 + 24, 3), np.linspace(20, oh - 20, 4))
+    truth = _object_points(scene, np.stack([gx.ravel(), gy.ravel()], axis=1))
+    video = np.stack([scene.frame(t) for t in range(scene.num_frames)])
+    options = TrackerOptions(support_points=6)
+    traj = track(mw.Clip.from_frames(video), mw.PointSet(truth[0]), options=options)
+    base, _ = chained_flow_tracks(video, truth[0], preset="medium")
+    ours = np.linalg.norm(traj.tracks - truth, axis=2)
+    assert ours.mean() <= np.linalg.norm(base - truth, axis=2).mean()
+    assert ours.mean() < 1.0
+    assert traj.visible.all()

@@ -15,6 +15,8 @@ direction (forward or backward in time). Besides the caller's points it follows 
    slid along an edge or onto another surface and is dropped; a point that cannot be anchored
    (a flat patch, a patch straddling two motions) takes the transform of one group of moving
    neighbours, or the flow, whichever leaves its surroundings looking most like the keyframe;
+   a textured point whose patch stops fitting (being covered) moves with the neighbours it
+   has been moving with;
 4. collects evidence of visibility (anchoring, the flow round trip, how the patch compares with
    the keyframe) and changes a point's visibility only on clear or repeated evidence, so it
    does not flicker;
@@ -55,7 +57,9 @@ class TrackerOptions:
     (pixels, plus 2% of the distance) a point may stray from the transform of the anchored
     neighbours that move with it; ``companions``: how many such neighbours are used;
     ``support_points``: how many extra points the tracker follows on the keyframe's most
-    distinct texture to serve as neighbours (0: only the caller's points);
+    distinct texture to serve as neighbours (0: none at all); ``local_support``: for each of
+    the caller's points whose patch holds no texture, its few nearest corners within this many
+    pixels also become support points (0: none);
     ``flat_difference``: the typical grey-level difference from its keyframe patch (after a
     brightness offset) up to which an unanchored patch still looks like itself;
     ``hide_after`` / ``show_after``: how many frames in a row of weak evidence hide a visible
@@ -82,6 +86,7 @@ class TrackerOptions:
     neighbour_tolerance: float = 1.5
     companions: int = 8
     support_points: int = 96
+    local_support: float = 48.0
     flat_difference: float = 10.0
     hide_after: int = 2
     show_after: int = 2
@@ -196,6 +201,15 @@ class PointTracker:
         anchored &= ~strays
         free = seen & ~anchored
         pos[free] = self._choose(cur, np.flatnonzero(free), prev, pred, pos, anchored)
+        # A textured patch that no longer fits is most likely being covered: its surroundings
+        # then show the occluder, so it moves with the neighbours it has been moving with.
+        doubt = free & self._anchorable
+        if doubt.any():
+            self._remember_companions(np.flatnonzero(doubt), prev, anchored)
+            carried = pos.copy()
+            self._carry(carried, anchored, doubt)
+            with_company = doubt & (self._comp_idx >= 0).any(axis=1)
+            pos[with_company] = carried[with_company]
 
         # Hidden points move with the neighbours they moved with when last seen; they and
         # the points whose anchoring just failed are looked for.
@@ -209,8 +223,9 @@ class PointTracker:
                                       strict=True)
         looks_ok = self._looks_like_itself(cur, pos)
         # A flat patch looks like any flat occluder of its shade: its own side of the wider
-        # surroundings must look right too.
-        flat = np.flatnonzero(~self._anchorable & looks_ok)
+        # surroundings must look right too. (A patch with some texture, only too little at
+        # its centre to anchor, is judged by itself: its surroundings may be another surface.)
+        flat = np.flatnonzero((self.templates.texture < opts.anchor_texture) & looks_ok)
         looks_ok[flat] &= self._surround_cost(cur, flat, pos[flat]) <= 0.5 * opts.flat_difference
         # A patch that could be anchored but was not is in doubt, however it looks.
         evidence = anchored | found | anchored_again | (~self._anchorable & fb_ok & looks_ok)
@@ -387,7 +402,13 @@ class PointTracker:
             # another surface cannot throw the point far away.
             w = member[..., None]
             group_step = (step * w).sum(axis=1) / np.maximum(w.sum(axis=1), 1)
-            off = np.linalg.norm(at - prev[idx] - group_step, axis=1)
+            off_vec = at - prev[idx] - group_step
+            off = np.linalg.norm(off_vec, axis=1)
+            # Nor may it jump: a group's transform, fitted on points far from this one, can
+            # put it anywhere. One frame moves it at most a few pixels off the group's step.
+            reach = 2.0 * opts.max_correction + 0.5 * np.linalg.norm(group_step, axis=1)
+            at = prev[idx] + group_step + off_vec * np.minimum(
+                1.0, reach / np.maximum(off, 1e-6))[:, None]
             cands.append(np.where(usable[:, None], at, out))
             offs.append(np.where(usable, off, np.inf))
         cands = np.stack(cands, axis=1)  # (L, C, 2)
@@ -560,17 +581,43 @@ class PointTracker:
 def _own_side_weights(patches: np.ndarray, offsets: np.ndarray, radius: float,
                       contrast: float = 15.0) -> np.ndarray:
     """Weights ``(N, P)`` (rows sum to 1) for the pixels of keyframe patches ``(N, P)`` at
-    ``offsets`` ``(P, 2)``: a Gaussian of ``radius`` pixels around the point times how close
-    each pixel's grey level is to the point's own (``contrast`` grey levels).
+    ``offsets`` ``(P, 2)`` (a square grid): a Gaussian of ``radius`` pixels around the point
+    times how close each pixel's grey level is to the point's own (``contrast`` grey levels),
+    times whether the pixel is joined to the point without crossing an edge.
 
     Near an outline the pixels on the point's side of it — its own surface, which moves with
-    it — decide, not the other surface's texture.
+    it — decide, not the other surface's texture; a surface of a similar shade beyond an
+    outline is another surface all the same.
     """
     centre = np.argmin((offsets**2).sum(axis=1))
     r2 = (offsets**2).sum(axis=1)
     own = patches[:, centre:centre + 1]
     w = np.exp(-r2 / (2.0 * radius**2))[None] * np.exp(-((patches - own) / contrast) ** 2 / 2)
+    joined = w * _joined_to_centre(patches, offsets)
+    # A region too small to judge by (a point on fine texture) keeps the grey-level weights.
+    small = joined.sum(axis=1) < 0.1 * w.sum(axis=1)
+    w = np.where(small[:, None], w, joined)
     return (w / w.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _joined_to_centre(patches: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """``(N, P)`` bool: the samples of square-grid patches ``(N, P)`` reachable from the centre
+    through neighbouring samples that differ by at most a few grey levels (more for a coarser
+    grid, where a smooth shading changes more from sample to sample): the point's own region,
+    bounded by the edges around it."""
+    side = round(np.sqrt(patches.shape[1]))
+    spacing = float(np.abs(offsets[1, 0] - offsets[0, 0])) or 1.0
+    step = 3.0 + 0.5 * spacing
+    out = np.zeros(patches.shape, bool)
+    mask = np.zeros((side + 2, side + 2), np.uint8)
+    flags = 4 | cv2.FLOODFILL_MASK_ONLY | (1 << 8)
+    seed = (side // 2, side // 2)
+    for i, patch in enumerate(patches):
+        mask[:] = 0
+        cv2.floodFill(np.ascontiguousarray(patch.reshape(side, side)), mask, seed, 0,
+                      step, step, flags)
+        out[i] = mask[1:-1, 1:-1].ravel() > 0
+    return out
 
 
 def support_points(key_image: np.ndarray, points: np.ndarray,
@@ -591,9 +638,35 @@ def support_points(key_image: np.ndarray, points: np.ndarray,
         return np.zeros((0, 2), np.float32)
     corners = found.reshape(-1, 2).astype(np.float32)
     if len(points):
+        corners = np.concatenate([corners, _local_support(key_image, points, mask, options)])
         gap = np.linalg.norm(corners[:, None] - points[None], axis=2).min(axis=1)
         corners = corners[gap > 2.0]
     return corners
+
+
+def _local_support(key_image: np.ndarray, points: np.ndarray, mask: np.ndarray,
+                   options: TrackerOptions, per_point: int = 4) -> np.ndarray:
+    """Extra support points ``(M, 2)`` near the caller's ``points`` that cannot be anchored:
+    the ``per_point`` nearest corners within ``local_support`` pixels of each. Frame-wide support
+    is sparse; a flat point needs texture of its own surface close by to tell which way it
+    moved."""
+    if options.local_support <= 0:
+        return np.zeros((0, 2), np.float32)
+    tpl = KeyframeTemplates(key_image, points, options.patch_radius)
+    # Only points with no texture in their whole patch: one whose patch holds an outline
+    # has its own side of it to go by.
+    flat = points[tpl.texture < options.anchor_texture]
+    if len(flat) == 0:
+        return np.zeros((0, 2), np.float32)
+    pool = cv2.goodFeaturesToTrack(key_image, 4000, 0.01, 8.0, mask=mask, blockSize=7)
+    if pool is None:
+        return np.zeros((0, 2), np.float32)
+    pool = pool.reshape(-1, 2).astype(np.float32)
+    dist = np.linalg.norm(flat[:, None] - pool[None], axis=2)  # (F, C)
+    # The nearest corners: the likeliest to lie on the point's own surface.
+    nearest = np.argsort(dist, axis=1)[:, :per_point]
+    close = np.take_along_axis(dist, nearest, axis=1) <= options.local_support
+    return pool[np.unique(nearest[close])]
 
 
 def _similarity_apply(src: np.ndarray, dst: np.ndarray, use: np.ndarray, at: np.ndarray,
