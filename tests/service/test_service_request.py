@@ -171,3 +171,11 @@ def test_diffusion_settings_are_checked_by_name(shot, tmp_path):
         with pytest.raises(InvalidInputError) as info:
             parse({**base, "settings": settings}, tmp_path)
         assert field in str(info.value)
+
+
+def test_settings_of_a_method_that_takes_none_here_are_refused(shot, tmp_path):
+    path, _ = shot
+    d = request_for(path, [mw.PromptEdit("a bronze robot")], backend="diffusion",
+                    settings={"steps": 5})
+    with pytest.raises(InvalidInputError, match=r"settings: .*prompt.*remove steps"):
+        parse(d, tmp_path)

@@ -117,9 +117,13 @@ def _render_diffusion(request, *, models: Any, progress, cancel) -> np.ndarray:
             clip = diffusion.render_drag(clip, drag, models=models, settings=chosen,
                                          memory=memory, progress=progress, cancel=cancel)
         return clip.to_array()
-    size = tuple(settings["size"]) if "size" in settings else None
-    result = diffusion.render_motion_transfer(
-        clip, items[0], models=models, num_frames=settings.get("num_frames"), size=size,
-        steps=settings.get("steps"), seed=settings.get("seed", 0), memory=memory,
-        progress=progress, cancel=cancel)
-    return result.to_array()
+    if kind == "transfer":
+        size = tuple(settings["size"]) if "size" in settings else None
+        result = diffusion.render_motion_transfer(
+            clip, items[0], models=models, num_frames=settings.get("num_frames"), size=size,
+            steps=settings.get("steps"), seed=settings.get("seed", 0), memory=memory,
+            progress=progress, cancel=cancel)
+        return result.to_array()
+    # ReVideo, Point-to-Point and S²V2V take their paper's settings through mw.render.
+    return diffusion.render(clip, edits, models=models, progress=progress,
+                            cancel=cancel).to_array()

@@ -356,8 +356,16 @@ def _parse_settings(value: Any, backend: str, edits: list[dict[str, Any]]) -> di
         raise InvalidInputError(
             f"settings.memory: expected one of {', '.join(_MEMORY_POLICIES)}, got "
             f"{value['memory']!r:.60}")
-    if all(e.get("kind") == "drag" for e in edits):
+    kinds = {e.get("kind") for e in edits}
+    if kinds == {"drag"}:
         drag_settings(value)
+    elif kinds != {"motion-transfer"}:
+        # ReVideo, Point-to-Point and S²V2V render with their paper's settings here.
+        if value:
+            raise InvalidInputError(
+                f"settings: the service renders {', '.join(sorted(map(str, kinds)))} edits "
+                f"with their method's default settings; remove {', '.join(sorted(value))} "
+                f"(or render in-process with the method's own settings)")
     else:
         _refuse_unknown(value, _TRANSFER_SETTINGS, "settings")
         for name in ("steps", "num_frames"):
