@@ -74,6 +74,8 @@ def test_box_outside_the_frame_is_refused(model):
         model.move_box((10, 0), frame=3)
     with pytest.raises(mw.errors.InvalidInputError, match="no area"):
         model.set_box((5, 5, 0, 4))
+    with pytest.raises(mw.errors.InvalidInputError, match=r"frame: 12 is outside"):
+        model.set_box((5, 5, 4, 4), frame=12)
     assert model.box_keys == ((0, 60.0, 40.0, 30.0, 20.0),)
 
 

@@ -417,6 +417,10 @@ class EditorModel:
         """Make ``box`` ``(x, y, w, h)`` frame pixels the box path's keyframe on ``frame``
         (default: the playhead); a box leaving the frame is refused. Undoable."""
         frame = self.playhead if frame is None else int(frame)
+        if self.clip is not None and not 0 <= frame < self.num_frames:
+            raise mw.errors.InvalidInputError(
+                f"frame: {frame} is outside the clip's {self.num_frames} frames "
+                f"(0..{self.num_frames - 1})")
         self.change("Set box", box_keys=box_path.with_key(self.box_keys, frame, box,
                                                           self.clip.size))
 

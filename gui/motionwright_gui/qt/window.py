@@ -458,6 +458,8 @@ class MainWindow(QMainWindow):
         rows.append(("Polygon: close", "Enter, double click or click the first vertex"))
         rows.append(("SAM: keep / exclude click", "Click / Alt+click or right-click"))
         rows.append(("SAM: apply mask / clear clicks", "Enter / Escape"))
+        rows.append(("Box path: move the box / draw a new one",
+                     "Drag from inside the box / drag elsewhere"))
         rows.append(("Inspector number field: type, step", "Digits, Backspace / Up, Down"))
         rows.append(("Inspector field: give the keys back to the viewer", "Escape"))
         return rows
