@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from .editor import EditorModel
 
 DRAFT_FIELDS = ("draft_mask", "anchors", "track_points", "track_frame", "sam_clicks",
-                "sam_frame", "sam_mask")
+                "sam_frame", "sam_mask", "box_keys")
 
 
 @dataclass(frozen=True)
@@ -28,13 +28,15 @@ class Snapshot:
     sam_clicks: tuple = ()
     sam_frame: int = 0
     sam_mask: Any = None
+    box_keys: tuple = ()
 
 
 def snapshot_of(model: EditorModel) -> Snapshot:
     """The current undoable state of ``model``."""
     return Snapshot(tuple(model.edits), model.in_point, model.out_point, model.draft_mask,
                     model.anchors, model.track_points, model.track_frame, model.tracks,
-                    model.selection, model.sam_clicks, model.sam_frame, model.sam_mask)
+                    model.selection, model.sam_clicks, model.sam_frame, model.sam_mask,
+                    model.box_keys)
 
 
 def restore(model: EditorModel, state: Snapshot, other: Snapshot) -> None:
@@ -57,6 +59,7 @@ def restore(model: EditorModel, state: Snapshot, other: Snapshot) -> None:
     model.tracks = state.tracks
     model.sam_clicks, model.sam_frame, model.sam_mask = (state.sam_clicks, state.sam_frame,
                                                          state.sam_mask)
+    model.box_keys = state.box_keys
     model.selection = state.selection if state.selection is None or state.selection < len(
         state.edits) else None
     if edits_differ:

@@ -19,7 +19,7 @@ import numpy as np
 import motionwright as mw
 from motionwright.path import TIMINGS
 
-from . import background, edit_build, edit_ops, files, opening, proxies
+from . import background, box_path, edit_build, edit_ops, files, opening, proxies
 from .anchor_tool import AnchorTool
 from .document import Snapshot, restore, snapshot_of
 from .events import Signal
@@ -31,7 +31,7 @@ from .render_out import RenderResult
 from .sam_tool import SamTool, sam_status
 from .undo import Command, UndoStack
 
-TOOLS = ("select", "drag", "points", "polygon", "brush", "pen", "sam", "anchors")
+TOOLS = ("select", "drag", "points", "polygon", "brush", "pen", "sam", "anchors", "box")
 
 __all__ = ["TIMINGS", "TOOLS", "EditorModel", "Snapshot", "sam_available"]
 
@@ -75,6 +75,7 @@ class EditorModel:
         self.sam_clicks: tuple = ()
         self.sam_frame = 0
         self.sam_mask: Any = None
+        self.box_keys: tuple = ()  # box path keyframes (frame, x, y, w, h); see .box_path
         self.path_timing = "uniform"
         self.brush_radius = 8.0
         self.backend = "preview"
@@ -412,6 +413,39 @@ class EditorModel:
                                             self.track_frame, negative_prompt)
         return self.add_edit(edit, "Add guided generation")
 
+    def set_box(self, box: Any, frame: int | None = None) -> None:
+        """Make ``box`` ``(x, y, w, h)`` frame pixels the box path's keyframe on ``frame``
+        (default: the playhead); a box leaving the frame is refused. Undoable."""
+        frame = self.playhead if frame is None else int(frame)
+        if self.clip is not None and not 0 <= frame < self.num_frames:
+            raise mw.errors.InvalidInputError(
+                f"frame: {frame} is outside the clip's {self.num_frames} frames "
+                f"(0..{self.num_frames - 1})")
+        self.change("Set box", box_keys=box_path.with_key(self.box_keys, frame, box,
+                                                          self.clip.size))
+
+    def move_box(self, delta: Any, frame: int | None = None) -> None:
+        """Move the box on ``frame`` (default: the playhead; interpolated between keyframes)
+        by ``delta`` (dx, dy), making it a keyframe there. Undoable."""
+        frame = self.playhead if frame is None else int(frame)
+        box = box_path.box_at(self.box_keys, frame)
+        if box is None:
+            raise mw.errors.InvalidInputError("box: no box to move; drag a box with the Box "
+                                              "tool first")
+        dx, dy = edit_build.as_xy(delta)
+        self.set_box((box[0] + dx, box[1] + dy, box[2], box[3]), frame)
+
+    def box_at(self, frame: int | None = None) -> tuple[float, float, float, float] | None:
+        """The box path's box ``(x, y, w, h)`` on ``frame`` (default: the playhead), or None
+        when no box is drawn."""
+        return box_path.box_at(self.box_keys, self.playhead if frame is None else int(frame))
+
+    def add_box_generation(self, prompt: str, negative_prompt: str = "") -> int:
+        """Add a GuidedGeneration (S²V2V) of ``prompt`` over this clip's frames whose subject
+        follows the drawn box path (the path is used up); returns its index."""
+        edit = box_path.box_generation(self.box_keys, self.num_frames, prompt, negative_prompt)
+        return self._append_edit(edit, "Add box generation", box_keys=())
+
     def add_anchor(self, xy: Any) -> None:
         """Add a static anchor for the next trajectory."""
         self.change("Add anchor", anchors=(*self.anchors, edit_build.as_xy(xy)))
@@ -424,10 +458,10 @@ class EditorModel:
                     track_frame=self.playhead)
 
     def clear_drafts(self) -> None:
-        """Drop the draft mask, anchors, track points and SAM clicks."""
+        """Drop the draft mask, anchors, track points, SAM clicks and box path."""
         self.sam.pending = ()
         self.change("Clear drafts", draft_mask=None, anchors=(), track_points=(), sam_clicks=(),
-                    sam_mask=None)
+                    sam_mask=None, box_keys=())
 
     # -- background work -------------------------------------------------------------------------
     def points_to_track(self) -> Any:

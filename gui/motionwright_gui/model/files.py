@@ -66,6 +66,7 @@ def show_project(model: EditorModel, project: mw.Project, clip_id: str | None = 
     model.playhead = model.in_point
     model.selection = model.selected_point = None
     model.draft_mask, model.anchors, model.track_points = None, (), ()
+    model.box_keys = ()
     model.tracks = project.tracks.get(clip_id) if clip_id is not None else None
     model.sam_clicks, model.sam_frame, model.sam_mask = (), 0, None
     model.sam.pending = ()

@@ -14,6 +14,7 @@ import numpy as np
 
 import motionwright as mw
 
+from .box_path import box_from_corners
 from .editor import EditorModel
 from .events import Signal
 
@@ -25,7 +26,8 @@ class ToolController:
 
     Gesture state for drawing: ``line`` (drag pair in progress: start, end), ``polygon``
     (vertices so far), ``stroke`` (brush or pen points), ``moving`` (select-tool drag:
-    (edit index, point, which, start, current)). ``changed`` is emitted when any of it moves.
+    (edit index, point, which, start, current)), ``box_drag`` (box tool: ("draw" | "move",
+    start, current)). ``changed`` is emitted when any of it moves.
     """
 
     def __init__(self, model: EditorModel) -> None:
@@ -34,6 +36,7 @@ class ToolController:
         self.polygon: list[tuple[float, float]] = []
         self.stroke: list[tuple[float, float]] = []
         self.moving: tuple[int, int, str, tuple[float, float], tuple[float, float]] | None = None
+        self.box_drag: tuple[str, tuple[float, float], tuple[float, float]] | None = None
         self.erase = False
         self.changed = Signal("tool.changed")
         model.tool_changed.connect(self.cancel)
@@ -41,6 +44,7 @@ class ToolController:
     def cancel(self) -> None:
         """Drop the gesture in progress."""
         self.line, self.polygon, self.stroke, self.moving = None, [], [], None
+        self.box_drag = None
         self.changed.emit()
 
     # -- pointer -------------------------------------------------------------------------------
@@ -73,6 +77,11 @@ class ToolController:
             m.sam.click(*p, positive=not alt)
         elif tool == "anchors":  # Point-to-Point anchors: drop the one clicked, or add one
             m.anchor_tool.toggle(m.playhead, p, pick_radius)
+        elif tool == "box":  # inside the frame's box: move it; elsewhere: draw a new one
+            box = m.box_at()
+            inside = box is not None and box[0] <= p[0] <= box[0] + box[2] and \
+                box[1] <= p[1] <= box[1] + box[3]
+            self.box_drag = ("move" if inside else "draw", p, p)
         elif tool == "select":
             hit = self.pick(p, pick_radius)
             if hit is None:
@@ -92,6 +101,8 @@ class ToolController:
             self.stroke.append(p)
         elif self.moving is not None:
             self.moving = (*self.moving[:4], p)
+        elif self.box_drag is not None:
+            self.box_drag = (*self.box_drag[:2], p)
         else:
             return
         self.changed.emit()
@@ -118,6 +129,14 @@ class ToolController:
                 delta = np.subtract(self._clamp(p), start)
                 if np.hypot(*delta) >= MIN_DRAG:
                     m.move_point(index, point, delta, which)
+            elif self.box_drag is not None:
+                kind, start, _ = self.box_drag
+                self.box_drag = None
+                if np.hypot(*np.subtract(p, start)) >= MIN_DRAG:
+                    if kind == "move":
+                        m.move_box(np.subtract(p, start))
+                    else:
+                        m.set_box(box_from_corners(start, p))
         finally:
             self.changed.emit()
 
@@ -132,7 +151,8 @@ class ToolController:
         if name == "Enter" and self.polygon:
             self.close_polygon()
             return True
-        if name == "Escape" and (self.polygon or self.line or self.stroke or self.moving):
+        if name == "Escape" and (self.polygon or self.line or self.stroke or self.moving
+                                 or self.box_drag):
             self.cancel()
             return True
         m = self.model

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QWidget
 
 import motionwright as mw
 
+from ..model import box_path
 from ..model.editor import EditorModel
 from ..model.explain import explain
 from ..model.frames import FrameCache, FrameLoader
@@ -26,6 +27,7 @@ MASK = QColor(255, 60, 160, 90)
 SELECTED = QColor(255, 255, 255)
 SAM_MASK = QColor(60, 255, 140, 110)
 ANCHOR_TOKEN = QColor(120, 255, 60)
+BOX = QColor(255, 150, 40)
 BADGE_APPROXIMATE = QColor(200, 90, 20, 220)
 BADGE_PROXY = QColor(40, 40, 48, 180)
 REST_MS = 120
@@ -328,6 +330,7 @@ class Viewer(QWidget):
         self._draw_drafts(p, t)
         self._draw_tracks(p, t)
         self._draw_anchor_tokens(p, t)
+        self._draw_box_paths(p, t)
         self._draw_gesture(p, t)
         self._draw_badge(p)
         p.end()
@@ -481,6 +484,46 @@ class Viewer(QWidget):
             p.setPen(QPen(ANCHOR_TOKEN, 1.5))
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawEllipse(QPointF(wx, wy), 8, 8)
+
+    def box_paths(self) -> list[tuple[np.ndarray, list[int]]]:
+        """The box paths drawn: the one being drawn with the Box path tool and the selected
+        guided generation's, each as ``(boxes (N, 4) x, y, w, h per frame, keyframes)``."""
+        m = self.model
+        out = []
+        if m.box_keys:
+            out.append((box_path.boxes(m.box_keys, m.num_frames), [k[0] for k in m.box_keys]))
+        edit = m.selected_edit
+        if isinstance(edit, mw.GuidedGeneration) and edit.box is not None:
+            c = np.asarray(edit.box.tracks, np.float64)
+            out.append((np.concatenate([c[:, 0], c[:, 1] - c[:, 0]], -1), []))
+        return out
+
+    def _draw_box_paths(self, p: QPainter, t: ViewTransform) -> None:
+        """Box paths: keyframe boxes dashed, the path of centres, this frame's box bold."""
+        f = self.model.playhead
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        for boxes, keys in self.box_paths():
+            def rect(x: float, y: float, w: float, h: float) -> QRectF:
+                (ax, ay), (bx, by) = t.to_widget(x, y), t.to_widget(x + w, y + h)
+                return QRectF(QPointF(ax, ay), QPointF(bx, by))
+
+            p.setPen(QPen(BOX, 1, Qt.PenStyle.DashLine))
+            for k in keys:
+                if k != f and k < len(boxes):
+                    p.drawRect(rect(*boxes[k]))
+            centres = boxes[:, :2] + boxes[:, 2:] / 2
+            p.setPen(QPen(BOX, 1.5))
+            p.drawPolyline(QPolygonF([QPointF(*t.to_widget(*xy)) for xy in centres]))
+            if 0 <= f < len(boxes):
+                p.setPen(QPen(SELECTED if f in keys else BOX, 2.5))
+                p.drawRect(rect(*boxes[f]))
+        g = self.tools.box_drag
+        if g is not None and g[0] == "draw":
+            x, y, w, h = box_path.box_from_corners(g[1], g[2])
+            p.setPen(QPen(SELECTED, 1.5, Qt.PenStyle.DashLine))
+            p.drawRect(QRectF(QPointF(*t.to_widget(x, y)), QPointF(*t.to_widget(x + w, y + h))))
+        elif g is not None:
+            self._arrow(p, t, g[1], g[2], BOX)
 
     def _draw_gesture(self, p: QPainter, t: ViewTransform) -> None:
         g = self.tools

@@ -41,7 +41,8 @@ from .viewer import Viewer
 TOOL_LABELS = [("select", "Select", "V"), ("drag", "Drag pair", "D"),
                ("points", "Points", "P"), ("polygon", "Polygon mask", "G"),
                ("brush", "Brush mask", "B"), ("pen", "Trajectory pen", "T"),
-               ("sam", "SAM clicks", ""), ("anchors", "Anchor tokens", "")]
+               ("sam", "SAM clicks", ""), ("anchors", "Anchor tokens", ""),
+               ("box", "Box path", "")]
 AUTOSAVE_MS = 2000
 
 
@@ -175,6 +176,8 @@ class MainWindow(QMainWindow):
                      "Ctrl+R", c)
         self._action("learn", "&Learn motion from in/out", m.learn_motion, None, c)
         self._action("generate", "&Generate from track points…", self.generate_dialog, None, c)
+        self._action("generate_box", "Generate from &box path…",
+                     lambda: self.generate_dialog(box=True), None, c)
         self._action("find_anchors", "Find &anchor tokens (Point-to-Point)",
                      m.anchor_tool.find, None, c)
         self._action("render_anchors", "Render prompt edit with these anchors",
@@ -416,14 +419,16 @@ class MainWindow(QMainWindow):
         self.save()
         return not self.model.dirty
 
-    def generate_dialog(self) -> None:
+    def generate_dialog(self, box: bool = False) -> None:
         """Ask for a prompt and add a guided generation (S²V2V) that moves like the track
-        points on this clip (render it with Render (diffusion))."""
+        points on this clip, or (``box``) follows the box path drawn with the Box path tool
+        (render it with Render (diffusion))."""
         from PySide6.QtWidgets import QInputDialog
 
         prompt, ok = QInputDialog.getText(self, "Generate", "Prompt of the new video:")
         if ok and prompt.strip():
-            self._guard(self.model.add_guided_generation, prompt.strip())
+            add = self.model.add_box_generation if box else self.model.add_guided_generation
+            self._guard(add, prompt.strip())
 
     def dragEnterEvent(self, event: Any) -> None:
         if event.mimeData().hasUrls():
@@ -453,6 +458,8 @@ class MainWindow(QMainWindow):
         rows.append(("Polygon: close", "Enter, double click or click the first vertex"))
         rows.append(("SAM: keep / exclude click", "Click / Alt+click or right-click"))
         rows.append(("SAM: apply mask / clear clicks", "Enter / Escape"))
+        rows.append(("Box path: move the box / draw a new one",
+                     "Drag from inside the box / drag elsewhere"))
         rows.append(("Inspector number field: type, step", "Digits, Backspace / Up, Down"))
         rows.append(("Inspector field: give the keys back to the viewer", "Escape"))
         return rows
