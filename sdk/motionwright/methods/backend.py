@@ -226,6 +226,14 @@ def render_guided(clip, edit, *, models: Any = None, family: str | None = None,
     policy = resolve_policy(loaded, memory if memory is not None else holder.memory)
     video = generate(loaded, clip, edit, settings or GuidedSettings(), policy=policy,
                      progress=progress, cancel=cancel)
+    if clip.dtype != video.dtype:
+        import warnings
+
+        from ..errors import FidelityWarning
+
+        warnings.warn(f"the generated video has {video.dtype} samples (the video model's "
+                      f"range), the reference {clip.dtype}: the extra bit depth is not kept",
+                      FidelityWarning, stacklevel=2)
     return Clip.from_frames(video, fps=clip.fps, start_timecode=clip.start_timecode)
 
 
