@@ -31,51 +31,34 @@ def frames_for_shot(motion, shot_fps: Any) -> int:
     return max(2, round(motion.num_frames * ratio))
 
 
+# Each method in the order edits are matched: (plan kind, edit type, several in one call).
+_METHODS = (
+    ("prompt", "PromptEdit", False),
+    ("trajectory", "TrajectoryEdit", True),
+    ("drag", "DragEdit", True),
+    ("guided", "GuidedGeneration", False),
+    ("transfer", "MotionTransfer", False),
+)
+
+
 def _plan(edits: list) -> tuple[str, list]:
     """The method and its edits: ``("prompt", [edit])``, ``("trajectory", edits)``,
     ``("drag", drags)``, ``("guided", [edit])`` or ``("transfer", [transfer])``; raises
-    InvalidInputError for a mix of kinds or more than one edit of a kind rendered alone."""
-    from ..edits import DragEdit, MotionTransfer, PromptEdit, TrajectoryEdit
-
-    prompts = [e for e in edits if isinstance(e, PromptEdit)]
-    if prompts:
-        if len(prompts) != len(edits) or len(prompts) != 1:
+    InvalidInputError for edits of several kinds, or several edits of a kind rendered one at
+    a time."""
+    names = [type(e).__name__ for e in edits]
+    for kind, name, several in _METHODS:
+        count = names.count(name)
+        if not count:
+            continue
+        if count != len(edits) or (count > 1 and not several):
+            one = "" if several else "one "
             raise InvalidInputError(
-                "edits: the diffusion backend renders one PromptEdit per call, on its own; "
-                "render other edits in a separate call"
-            )
-        return "prompt", prompts
-    trajectories = [e for e in edits if isinstance(e, TrajectoryEdit)]
-    if trajectories:
-        if len(trajectories) != len(edits):
-            raise InvalidInputError(
-                "edits: the diffusion backend renders TrajectoryEdits in a call of their own; "
-                "render the other edits in a separate call"
-            )
-        return "trajectory", trajectories
-    drags = [e for e in edits if isinstance(e, DragEdit)]
-    if drags:
-        if len(drags) != len(edits):
-            raise InvalidInputError(
-                "edits: the diffusion backend renders DragEdits and a MotionTransfer in "
-                "separate calls; render the drags first, then the transfer on the result"
-            )
-        return "drag", drags
-    guided = [e for e in edits if type(e).__name__ == "GuidedGeneration"]
-    if guided:
-        if len(guided) != 1 or len(edits) != 1:
-            raise InvalidInputError(
-                f"edits: the diffusion backend renders one GuidedGeneration per call, alone; "
-                f"got {len(edits)} edits"
-            )
-        return "guided", guided
-    transfers = [e for e in edits if isinstance(e, MotionTransfer)]
-    if len(transfers) != 1:
-        raise InvalidInputError(
-            f"edits: the diffusion backend renders one MotionTransfer per call, got "
-            f"{len(transfers)}"
-        )
-    return "transfer", transfers
+                f"edits: the diffusion backend renders {one}{name}{'s' if several else ''} per "
+                f"call, in separate calls from other edits; got {', '.join(names)}: render "
+                f"them in calls one after another, each on the previous result")
+        return kind, list(edits)
+    raise InvalidInputError(f"edits: the diffusion backend renders none of {', '.join(names)}")
 
 
 def required_families(edits: list, *, models: Any = None) -> list[str]:
