@@ -387,17 +387,20 @@ int mw_start_service(char *err, size_t errn)
                             "'motionwright serve' (or set MOTIONWRIGHT_BIN)");
         return -1;
     }
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     char *const argv[] = {exe, "serve", "--detach", NULL};
-    /* Double fork: the service is re-parented to init, so the host never has a zombie child
-     * nor waits for it. Between fork and exec only async-signal-safe calls are made. */
-    pid_t child = fork();
-    if (child < 0) {
-        if (devnull >= 0)
-            close(devnull);
+    if (mw_spawn_detached(argv) != 0) {
         snprintf(err, errn, "could not start the render service: %s", strerror(errno));
         return -1;
     }
+    return 0;
+}
+
+int mw_spawn_detached(char *const argv[])
+{
+    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+    /* Double fork: the program is re-parented to init, so the host never has a zombie child
+     * nor waits for it. Between fork and exec only async-signal-safe calls are made. */
+    pid_t child = fork();
     if (child == 0) {
         setsid();
         if (fork() != 0)
@@ -408,11 +411,16 @@ int mw_start_service(char *err, size_t errn)
             dup2(devnull, 2);
         }
         signal(SIGPIPE, SIG_DFL);
-        execv(exe, argv);
+        execvp(argv[0], argv);
         _exit(127);
     }
+    int saved = errno;
     if (devnull >= 0)
         close(devnull);
+    if (child < 0) {
+        errno = saved;
+        return -1;
+    }
     int st;
     while (waitpid(child, &st, 0) < 0 && errno == EINTR) {
     }

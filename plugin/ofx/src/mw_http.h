@@ -37,5 +37,8 @@ void mw_reply_free(mw_reply *r);
 /* Start `motionwright serve --detach` in the background (never waits for it): 0 when launched,
  * -1 when no `motionwright` executable is found ($MOTIONWRIGHT_BIN, then PATH). */
 int mw_start_service(char *err, size_t errn);
+/* Run argv (argv[0] looked up on PATH unless it holds a '/') detached from the host, with
+ * stdio on /dev/null; 0 when launched, -1 with errno when fork failed. */
+int mw_spawn_detached(char *const argv[]);
 
 #endif

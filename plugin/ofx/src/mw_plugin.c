@@ -283,30 +283,10 @@ static void open_editor(mw_instance *inst)
     mw_param_string(inst->p_project, project, sizeof project);
     const char *bin = getenv("MOTIONWRIGHT_BIN");
     snprintf(exe, sizeof exe, "%s", bin && *bin ? bin : "motionwright");
-    int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
     char *argv[] = {exe, "gui", project[0] ? project : NULL, NULL};
-    pid_t child = fork();
-    if (child == 0) {
-        setsid();
-        if (fork() != 0)
-            _exit(0);
-        if (devnull >= 0) {
-            dup2(devnull, 0);
-            dup2(devnull, 1);
-            dup2(devnull, 2);
-        }
-        execvp(exe, argv);
-        _exit(127);
-    }
-    if (devnull >= 0)
-        close(devnull);
-    if (child < 0) {
+    if (mw_spawn_detached(argv) != 0) {
         snprintf(err, sizeof err, "Motionwright: could not open the editor (%s)", strerror(errno));
         mw_post(inst, kOfxMessageError, err);
-        return;
-    }
-    int st;
-    while (waitpid(child, &st, 0) < 0 && errno == EINTR) {
     }
 }
 
