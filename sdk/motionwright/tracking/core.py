@@ -226,7 +226,8 @@ class PointTracker:
         # surroundings must look right too. (A patch with some texture, only too little at
         # its centre to anchor, is judged by itself: its surroundings may be another surface.)
         flat = np.flatnonzero((self.templates.texture < opts.anchor_texture) & looks_ok)
-        looks_ok[flat] &= self._surround_cost(cur, flat, pos[flat]) <= 0.5 * opts.flat_difference
+        looks_ok[flat] &= (self._surround_costs(cur, flat, pos[flat, None])[:, 0]
+                           <= 0.5 * opts.flat_difference)
         # A patch that could be anchored but was not is in doubt, however it looks.
         evidence = anchored | found | anchored_again | (~self._anchorable & fb_ok & looks_ok)
         # A patch that no longer looks like itself where the flow round trip fails too is
@@ -385,6 +386,8 @@ class PointTracker:
             2.0 + 0.1 * np.maximum(far[:, :, None], far[:, None]) + 0.05 * apart)
         free = np.ones(nb.shape, bool)
         cands, offs = [out], [np.zeros(len(idx))]
+        # How far each proposal's surface has moved since the keyframe, near the point.
+        moves = [out - key[idx]]
         for _ in range(3):
             votes = (close & free[:, None, :] & free[:, :, None]).sum(axis=2)
             seed = votes.argmax(axis=1)
@@ -407,19 +410,24 @@ class PointTracker:
             # Nor may it jump: a group's transform, fitted on points far from this one, can
             # put it anywhere. One frame moves it at most a few pixels off the group's step.
             reach = 2.0 * opts.max_correction + 0.5 * np.linalg.norm(group_step, axis=1)
+            moves.append(np.where(usable[:, None], at - key[idx], moves[0]))
             at = prev[idx] + group_step + off_vec * np.minimum(
                 1.0, reach / np.maximum(off, 1e-6))[:, None]
             cands.append(np.where(usable[:, None], at, out))
             offs.append(np.where(usable, off, np.inf))
-        cands = np.stack(cands, axis=1)  # (L, C, 2)
+        cands, moves = np.stack(cands, axis=1), np.stack(moves, axis=1)  # (L, C, 2)
         # Where the looks are close, the neighbours (the larger group first) beat the flow.
         bias = np.stack(offs, axis=1) * 0.1 + np.arange(cands.shape[1]) * 0.1
         bias[:, 0] += 1.0
         best = np.zeros(len(idx), np.int64)
         todo = np.arange(len(idx))
+        # Evidence adds up over the scales: a wider view joins the closer one, it does not
+        # overrule it (an occluder nearing a flat point shows only in the wide view).
+        total = bias.copy()
         for scale in range(len(self._wide)):
-            cost = np.stack([self._surround_cost(cur, idx[todo], cands[todo, c], scale)
-                             for c in range(cands.shape[1])], axis=1) + bias[todo]
+            total[todo] += self._surround_costs(cur, idx[todo], cands[todo], scale,
+                                                moves[todo])
+            cost = total[todo]
             best[todo] = cost.argmin(axis=1)
             # Surroundings that cannot tell the proposals apart defer to wider ones.
             finite = np.where(np.isfinite(cost), cost, np.nan)
@@ -431,16 +439,48 @@ class PointTracker:
                 break
         return cands[np.arange(len(idx)), best]
 
-    def _surround_cost(self, cur: PreparedFrame, idx: np.ndarray, at: np.ndarray,
-                       scale: int = 0) -> np.ndarray:
-        """Mean grey-level difference (after a brightness offset; each pixel's at most 30,
-        the point's own side weighted most) between the surroundings of points ``idx``
-        placed at ``at`` and on the keyframe, at ``scale`` (0, 1, 2: 2, 4, 8 patch radii)."""
-        patch = sample_patches(cur.fine, at, self.shapes[idx], self._wide_offsets[scale])
-        diff = patch - self._wide[scale][idx]
-        # A mean, not a median: in mostly flat surroundings the few pixels of texture decide.
-        diff = np.minimum(np.abs(diff - np.median(diff, axis=1, keepdims=True)), 30.0)
-        return (diff * self._wide_weights[scale][idx]).sum(axis=1)
+    def _surround_costs(self, cur: PreparedFrame, idx: np.ndarray, cands: np.ndarray,
+                        scale: int = 0, moves: np.ndarray | None = None, match: float = 6.0,
+                        shade: float = 15.0) -> np.ndarray:
+        """Costs ``(L, C)`` of placing points ``idx`` at each of their proposals ``cands``
+        ``(L, C, 2)``: the mean grey-level difference (after a brightness offset; each pixel's
+        at most 30, the point's own side weighted most) between their surroundings there and
+        on the keyframe, at ``scale`` (0, 1, 2: 2, 4, 8 patch radii).
+
+        ``moves`` ``(L, C, 2)`` says how far the surface each proposal follows has moved since
+        the keyframe (default: ``cands`` minus the keyframe positions). A pixel that another
+        proposal's surface explains as moving in front (it matches, within ``match`` grey
+        levels, the keyframe pixel that surface's motion brings there, and that keyframe pixel
+        differs from the point's own shade by more than ``shade``) costs nothing: an occluder
+        closing in on a flat point must not make the point's true place look wrong and push
+        the point onto the occluder.
+        """
+        offsets = self._wide_offsets[scale]
+        key_patch = self._wide[scale][idx]
+        centre = np.argmin((offsets**2).sum(axis=1))
+        own_shade = key_patch[:, centre:centre + 1]
+        eye = np.tile(np.eye(2, dtype=np.float32), (len(idx), 1, 1))
+        key_at = self.templates.points[idx]
+        if moves is None:
+            moves = cands - key_at[:, None]
+        out = np.zeros(cands.shape[:2])
+        for c in range(cands.shape[1]):
+            patch = sample_patches(cur.fine, cands[:, c], self.shapes[idx], offsets)
+            diff = patch - key_patch
+            level = np.median(diff, axis=1, keepdims=True)
+            # A mean, not a median: in mostly flat surroundings the few pixels of texture decide.
+            diff = np.minimum(np.abs(diff - level), 30.0)
+            for other in range(cands.shape[1]):
+                apart = np.linalg.norm(moves[:, c] - moves[:, other], axis=1) > 1.0
+                if not apart.any():
+                    continue
+                before = sample_patches(self._key.fine, cands[:, c] - moves[:, other], eye,
+                                        offsets)
+                in_front = ((np.abs(patch - before - level) <= match)
+                            & (np.abs(before - own_shade) > shade) & apart[:, None])
+                diff = np.where(in_front, 0.0, diff)
+            out[:, c] = (diff * self._wide_weights[scale][idx]).sum(axis=1)
+        return out
 
     def _looks_like_itself(self, cur: PreparedFrame, pos: np.ndarray) -> np.ndarray:
         """Whether each patch at ``pos`` (current shapes) still matches its keyframe patch:
