@@ -447,8 +447,8 @@ class PointTracker:
         at most 30, the point's own side weighted most) between their surroundings there and
         on the keyframe, at ``scale`` (0, 1, 2: 2, 4, 8 patch radii).
 
-        ``moves`` ``(L, C, 2)`` says how far the surface each proposal follows has moved since
-        the keyframe (default: ``cands`` minus the keyframe positions). A pixel that another
+        ``moves`` ``(L, C, 2)``, when given, says how far the surface each proposal follows has
+        moved since the keyframe. Then, for a point on a flat patch, a pixel that another
         proposal's surface explains as moving in front (it matches, within ``match`` grey
         levels, the keyframe pixel that surface's motion brings there, and that keyframe pixel
         differs from the point's own shade by more than ``shade``) costs nothing: an occluder
@@ -460,18 +460,18 @@ class PointTracker:
         centre = np.argmin((offsets**2).sum(axis=1))
         own_shade = key_patch[:, centre:centre + 1]
         eye = np.tile(np.eye(2, dtype=np.float32), (len(idx), 1, 1))
-        key_at = self.templates.points[idx]
-        if moves is None:
-            moves = cands - key_at[:, None]
         out = np.zeros(cands.shape[:2])
+        # Only a flat point's own side is told from other surfaces by its shade: a textured
+        # point's own texture would pass for an occluder.
+        flat = self.templates.texture[idx] < self.options.anchor_texture
         for c in range(cands.shape[1]):
             patch = sample_patches(cur.fine, cands[:, c], self.shapes[idx], offsets)
             diff = patch - key_patch
             level = np.median(diff, axis=1, keepdims=True)
             # A mean, not a median: in mostly flat surroundings the few pixels of texture decide.
             diff = np.minimum(np.abs(diff - level), 30.0)
-            for other in range(cands.shape[1]):
-                apart = np.linalg.norm(moves[:, c] - moves[:, other], axis=1) > 1.0
+            for other in range(cands.shape[1] if moves is not None else 0):
+                apart = flat & (np.linalg.norm(moves[:, c] - moves[:, other], axis=1) > 1.0)
                 if not apart.any():
                     continue
                 before = sample_patches(self._key.fine, cands[:, c] - moves[:, other], eye,
