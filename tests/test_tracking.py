@@ -150,11 +150,15 @@ def test_keyframe_alignment_recovers_shift_and_rotation():
 def test_template_search_finds_a_shifted_patch():
     img = prepare(_texture((160, 120), seed=5)).fine
     template = img[50:67, 70:87].copy()  # centre (78, 58)
-    found, score = search(img, template, np.array([72.0, 63.0]), 10)
+    found, score, second = search(img, template, np.array([72.0, 63.0]), 10)
     np.testing.assert_allclose(found, [78.0, 58.0], atol=0.2)
-    assert score > 0.99
-    _, outside = search(img, template, np.array([2.0, 2.0]), 4)
+    assert score > 0.99 and second < score
+    _, outside, _ = search(img, template, np.array([2.0, 2.0]), 4)
     assert outside == -1.0
+    # Without a centre the whole image is searched; the runner-up lies a template away.
+    anywhere, score, second = search(img, template)
+    np.testing.assert_allclose(anywhere, [78.0, 58.0], atol=0.2)
+    assert score > 0.99 and -1.0 < second < score
 
 
 def test_forward_backward_check_flags_inconsistent_flow():

@@ -283,3 +283,46 @@ def test_a_flat_point_does_not_follow_an_object_closing_in_on_it():
     assert traj.visible[-1, :2].all()
     base, _ = chained_flow_tracks(video, points, preset="medium")
     assert err[~covered].mean() <= np.linalg.norm(base - points[None], axis=2)[~covered].mean()
+
+
+def _tile_under_a_box(frames=45):
+    """A small textured tile slides right 5 px/frame under a wide flat box and out again.
+
+    Returns the frames, the tile centre's track ``(T, 2)`` and whether the tile is wholly
+    covered ``(T,)``.
+    """
+    rng = np.random.default_rng(5)
+    background = noise_texture(120, 280, rng)
+    tile = noise_texture(24, 24, rng)
+    video, truth, covered = [], [], []
+    for t in range(frames):
+        frame = background.copy()
+        x = 20 + 5 * t
+        frame[48:72, x:x + 24] = tile
+        frame[30:90, 60:160] = (128, 128, 128)
+        video.append(frame)
+        truth.append([x + 12, 60])
+        covered.append(x >= 60 and x + 24 <= 160)
+    return video, np.asarray(truth, np.float32), np.asarray(covered)
+
+
+@pytest.mark.parametrize("flow_max_side", [640, 180])
+def test_a_surface_that_moved_far_while_covered_is_found_again_anywhere_in_the_frame(
+        flow_max_side):
+    # Under the box the tile travels ~120 px with nothing visible moving like it: no
+    # neighbour carries the point and a search around where it was lost cannot reach it.
+    # (A frame larger than the flow's image is searched at the flow's size.)
+    video, truth, covered = _tile_under_a_box()
+    runs = {}
+    for rescan in (2, 0):
+        options = TrackerOptions(rescan_points=rescan, flow_max_side=flow_max_side)
+        tracker = PointTracker(prepare(video[0], flow_max_side), truth[:1], options)
+        pos, vis = zip(*(tracker.step(prepare(f, flow_max_side)) for f in video[1:]),
+                       strict=True)
+        runs[rescan] = np.stack(pos)[:, 0], np.array(vis)[:, 0]
+    pos, vis = runs[2]
+    assert covered.any() and not vis[covered[1:]].any()
+    assert vis[-6:].all()
+    assert np.linalg.norm(pos[-6:] - truth[-6:], axis=1).max() < 1.0
+    # Without the whole-frame search it stays lost.
+    assert not runs[0][1][-6:].any()

@@ -275,36 +275,24 @@ class KeyframeTemplates:
         return AlignResult(pos, shp, ncc, support.astype(np.float32),
                            centre_out.astype(np.float32), texture, converged)
 
-    def warped_templates(self, index: np.ndarray, shapes: np.ndarray,
-                         key_image: np.ndarray) -> np.ndarray:
+    def warped_templates(self, index: np.ndarray, shapes: np.ndarray, key_image: np.ndarray,
+                         radius: int | None = None, scale: float = 1.0) -> np.ndarray:
         """Templates ``index`` resampled from ``key_image`` under their 2×2 ``shapes``
-        ``(M, 2, 2)`` (their current look), ``(M, side, side)`` float32 — for template search."""
-        side = 2 * self.radius + 1
+        ``(M, 2, 2)`` (their current look), ``(M, side, side)`` float32 with ``side`` =
+        2·``radius`` + 1 (default: the patch radius) — for template search. ``key_image`` may
+        be the key frame resized by ``scale`` (``radius`` is then in its pixels)."""
+        radius = self.radius if radius is None else int(radius)
+        side = 2 * radius + 1
+        grid = np.arange(-radius, radius + 1, dtype=np.float32)
+        gx, gy = np.meshgrid(grid, grid)
+        offsets = np.stack([gx.ravel(), gy.ravel()], axis=1)
         inv = np.linalg.inv(np.asarray(shapes, np.float64)).astype(np.float32)
-        patches = sample_patches(key_image, self.points[index], inv, self.full_offsets)
+        patches = sample_patches(key_image, self.points[index] * np.float32(scale), inv, offsets)
         return patches.reshape(-1, side, side)
 
 
-def search(image: np.ndarray, template: np.ndarray, centre: np.ndarray,
-           radius: int) -> tuple[np.ndarray, float]:
-    """Find ``template`` near ``centre`` in ``image`` by normalised cross-correlation.
-
-    Looks at every integer offset within ``radius`` pixels of ``centre`` and returns the best
-    position (sub-pixel, by a parabola fit around the peak) and its NCC score; a window that
-    falls outside the image returns score -1.
-    """
-    h, w = image.shape
-    side = template.shape[0]
-    half = side // 2
-    cx, cy = round(float(centre[0])), round(float(centre[1]))
-    x0, y0 = cx - radius - half, cy - radius - half
-    x1, y1 = cx + radius + half + 1, cy + radius + half + 1
-    x0c, y0c, x1c, y1c = max(x0, 0), max(y0, 0), min(x1, w), min(y1, h)
-    if x1c - x0c < side + 2 or y1c - y0c < side + 2:
-        return np.asarray(centre, np.float32), -1.0
-    window = image[y0c:y1c, x0c:x1c]
-    score = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
-    _, best, _, (bx, by) = cv2.minMaxLoc(score)
+def _peak_offset(score: np.ndarray, bx: int, by: int) -> tuple[float, float]:
+    """Sub-pixel offset of the peak at (``bx``, ``by``) of ``score`` by a parabola fit."""
     dx = dy = 0.0
     if 0 < bx < score.shape[1] - 1:
         left, c, right = score[by, bx - 1], score[by, bx], score[by, bx + 1]
@@ -314,5 +302,33 @@ def search(image: np.ndarray, template: np.ndarray, centre: np.ndarray,
         u, c, d = score[by - 1, bx], score[by, bx], score[by + 1, bx]
         den = u - 2 * c + d
         dy = 0.5 * (u - d) / den if abs(den) > 1e-9 else 0.0
+    return float(dx), float(dy)
+
+
+def search(image: np.ndarray, template: np.ndarray, centre: np.ndarray | None = None,
+           radius: int = 0) -> tuple[np.ndarray, float, float]:
+    """Find ``template`` in ``image`` by normalised cross-correlation: at every integer offset
+    within ``radius`` pixels of ``centre`` ``(2,)``, or anywhere when ``centre`` is None.
+
+    Returns the best position (sub-pixel, by a parabola fit around the peak), its NCC, and the
+    best NCC at least a template's width from it (−1 if there is no such place: how much the
+    match stands out); a window that falls outside the image scores −1.
+    """
+    h, w = image.shape
+    side = template.shape[0]
+    half = side // 2
+    if centre is None:
+        x0c, y0c, x1c, y1c = 0, 0, w, h
+    else:
+        cx, cy = round(float(centre[0])), round(float(centre[1]))
+        x0c, y0c = max(cx - radius - half, 0), max(cy - radius - half, 0)
+        x1c, y1c = min(cx + radius + half + 1, w), min(cy + radius + half + 1, h)
+    if x1c - x0c < side + 2 or y1c - y0c < side + 2:
+        at = np.zeros(2, np.float32) if centre is None else np.asarray(centre, np.float32)
+        return at, -1.0, -1.0
+    score = cv2.matchTemplate(image[y0c:y1c, x0c:x1c], template, cv2.TM_CCOEFF_NORMED)
+    _, best, _, (bx, by) = cv2.minMaxLoc(score)
+    dx, dy = _peak_offset(score, bx, by)
     found = np.array([x0c + bx + half + dx, y0c + by + half + dy], np.float32)
-    return found, float(best)
+    score[max(0, by - side):by + side + 1, max(0, bx - side):bx + side + 1] = -1.0
+    return found, float(best), float(score.max())

@@ -30,6 +30,7 @@ pixels.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -70,6 +71,14 @@ class TrackerOptions:
     of the patch that must fit for a search hit to count; ``search_radius``: search window
     half-size (grows by ``search_growth`` per hidden frame up to ``max_search_radius``);
     ``min_support``: the least (weighted) fraction of the patch that must still fit;
+    ``rescan_after`` / ``rescan_every`` / ``rescan_points``: a point hidden this many frames
+    is looked for over the whole frame (it may have moved far while covered) every
+    ``rescan_every`` frames, at most ``rescan_points`` points a frame (0: never);
+    ``rescan_ncc``: the NCC such a hit must reach; ``rescan_margin``: by how much any
+    template-search hit (near or over the whole frame) must beat the best match elsewhere in
+    its window, unless its surroundings twice as wide are found within ``rescan_agree``
+    pixels with an NCC of at least ``rescan_context_ncc`` (texture looks alike in many places
+    at patch size);
     ``bounds_margin``: every reported position lies within this many pixels outside the frame
     (a point that leaves the frame is hidden and waits at its edge).
     """
@@ -98,6 +107,13 @@ class TrackerOptions:
     search_growth: int = 2
     max_search_radius: int = 40
     min_support: float = 0.3
+    rescan_after: int = 8
+    rescan_every: int = 4
+    rescan_points: int = 2
+    rescan_ncc: float = 0.85
+    rescan_margin: float = 0.08
+    rescan_context_ncc: float = 0.6
+    rescan_agree: float = 3.0
     bounds_margin: float = 16.0
 
 
@@ -553,7 +569,8 @@ class PointTracker:
 
         First a robust fit right at the carried position (a point carried correctly reappears
         there, possibly while its patch is still partly covered), then a template search
-        around it for the rest. The fit keeps the shape from before: letting it change too
+        around it for the rest, and for points hidden long a search over the whole frame
+        (see :meth:`_rescan`). The fit keeps the shape from before: letting it change too
         would let a patch fit look-alike texture elsewhere.
         """
         opts = self.options
@@ -562,38 +579,107 @@ class PointTracker:
         hid = self.hidden_for[hidden]
         cand = hidden[((hid <= 6) | (hid % 2 == 0)) & self._anchorable[hidden]]
         cand = cand[self._inside(pos[cand])]
-        if len(cand) == 0:
-            return found
-        left = self._accept_refit(cur, cand, pos[cand], pos, found, opts.min_support)
-        # Searching is the costly part: long-hidden points are searched every fourth frame.
-        hid = self.hidden_for[left]
-        left = left[(hid <= 3) | (hid % 4 == 0)]
-        if len(left) == 0:
-            return found
-        templates = self.templates.warped_templates(left, self.shapes[left], self._key.fine)
-        hits, scores = [], []
-        for i, template in zip(left, templates, strict=True):
-            radius = min(opts.max_search_radius,
-                         opts.search_radius + opts.search_growth * int(self.hidden_for[i]))
-            xy, score = search(cur.fine, template, pos[i], radius)
-            hits.append(xy)
-            scores.append(score)
-        good = np.asarray(scores) >= opts.search_ncc
-        if good.any():
-            # Away from the prediction, most of the patch must fit: a partial fit can slide
-            # along an edge or a repeated structure.
-            self._accept_refit(cur, left[good], np.asarray(hits, np.float32)[good], pos, found,
-                               opts.search_support)
+        if len(cand):
+            self._search_near(cur, self._accept_refit(cur, cand, pos[cand], pos, found,
+                                                      opts.min_support), pos, found)
+        self._rescan(cur, hidden[~found[hidden]], pos, found)
         return found
 
-    def _accept_refit(self, cur: PreparedFrame, idx: np.ndarray, start: np.ndarray,
-                      pos: np.ndarray, found: np.ndarray, min_support: float) -> np.ndarray:
-        """Fit points ``idx`` from ``start``; mark those that clearly fit (with at least
-        ``min_support`` of the patch) as found and return the indices that did not."""
+    def _search_near(self, cur: PreparedFrame, idx: np.ndarray, pos: np.ndarray,
+                     found: np.ndarray) -> None:
+        """Search for points ``idx`` around their carried positions, in a window that grows
+        the longer they have been hidden; mark those whose patch then clearly fits."""
         opts = self.options
-        res = self.templates.align(cur.fine, start, self.shapes[idx], index=idx, fit_shape=False)
+        # Searching is the costly part: long-hidden points are searched every fourth frame.
+        hid = self.hidden_for[idx]
+        idx = idx[(hid <= 3) | (hid % 4 == 0)]
+        if len(idx) == 0:
+            return
+        radii = np.minimum(opts.max_search_radius,
+                           opts.search_radius + opts.search_growth * self.hidden_for[idx])
+        keep, hits = self._search(cur, idx, pos[idx], radii, opts.search_ncc)
+        # Away from the prediction, most of the patch must fit: a partial fit can slide
+        # along an edge or a repeated structure.
+        self._accept_refit(cur, keep, hits, pos, found, opts.search_support)
+
+    def _rescan(self, cur: PreparedFrame, idx: np.ndarray, pos: np.ndarray,
+                found: np.ndarray) -> None:
+        """Look for long-hidden anchorable points among ``idx`` over the whole frame: while
+        covered for long, a surface can move further than any search around the carried
+        position reaches. A few points a frame, each every ``rescan_every`` frames."""
+        opts = self.options
+        if opts.rescan_points <= 0 or len(idx) == 0:
+            return
+        hid = self.hidden_for[idx]
+        due = idx[self._anchorable[idx] & ~self._vis[idx] & (hid >= opts.rescan_after)
+                  & ((hid + idx) % max(1, opts.rescan_every) == 0)][:opts.rescan_points]
+        keep, hits = self._search(cur, due, None, None, opts.rescan_ncc)
+        # The surface may have turned or scaled while hidden (the hit, found with the old
+        # shape, is then a few pixels off): the shape is fitted too.
+        self._accept_refit(cur, keep, hits, pos, found, opts.search_support, fit_shape=True,
+                           max_move=opts.rescan_agree + opts.max_correction + 1 / cur.scale)
+
+    def _search(self, cur: PreparedFrame, idx: np.ndarray, centres: np.ndarray | None,
+                radii: np.ndarray | None, min_ncc: float) -> tuple[np.ndarray, np.ndarray]:
+        """Template-search points ``idx`` within ``radii`` of ``centres`` ``(M, 2)`` (None:
+        the whole frame); return the points with a credible hit and the hits ``(K, 2)``.
+
+        Texture can look alike in many places at patch size: a hit of at least ``min_ncc``
+        counts where it stands out from every other place, or where the patch's wider
+        surroundings are found at the same place too (not required always: a small object's
+        surroundings change as it moves).
+        """
+        opts = self.options
+        if len(idx) == 0:
+            return idx, np.zeros((0, 2), np.float32)
+        if centres is None and cur.scale < 1.0:
+            # Over the whole of a large frame, the flow's smaller image is searched: far
+            # cheaper, and the fit that follows corrects the position.
+            image, key = cur.coarse.astype(np.float32), self._key.coarse.astype(np.float32)
+            scale = cur.scale
+        else:
+            image, key, scale = cur.fine, self._key.fine, 1.0
+        radius = max(4, round(self.templates.radius * scale))
+        shapes = self.shapes[idx]
+        small = self.templates.warped_templates(idx, shapes, key, radius, scale)
+        fine = small if scale == 1.0 else self.templates.warped_templates(idx, shapes,
+                                                                          self._key.fine)
+        wide = self.templates.warped_templates(idx, shapes, key, 2 * radius, scale)
+        keep, hits = [], []
+        for k, i in enumerate(idx):
+            centre = None if centres is None else centres[k]
+            reach = 0 if radii is None else int(radii[k])
+            xy, best, second = search(image, small[k], centre, reach)
+            if scale < 1.0 and best >= min_ncc:
+                # The hit is placed, and its score taken, at full size.
+                xy, best, _ = search(cur.fine, fine[k], xy / scale, math.ceil(1 / scale))
+                xy = xy * scale
+            if best < min_ncc:
+                continue
+            if best - second < opts.rescan_margin:
+                xy_wide, best_wide, _ = search(image, wide[k], centre, reach)
+                if (best_wide < opts.rescan_context_ncc
+                        or np.linalg.norm(xy - xy_wide) > opts.rescan_agree * scale):
+                    continue
+            keep.append(i)
+            hits.append(xy / scale)
+        return np.asarray(keep, np.int64), np.asarray(hits, np.float32).reshape(-1, 2)
+
+    def _accept_refit(self, cur: PreparedFrame, idx: np.ndarray, start: np.ndarray,
+                      pos: np.ndarray, found: np.ndarray, min_support: float,
+                      fit_shape: bool = False, max_move: float | None = None) -> np.ndarray:
+        """Fit points ``idx`` from ``start``; mark those that clearly fit (with at least
+        ``min_support`` of the patch, moving at most ``max_move`` pixels, default
+        ``max_correction``) as found and return the indices that did not. ``fit_shape`` lets
+        the fit change the patch's shape too."""
+        opts = self.options
+        if len(idx) == 0:
+            return idx
+        max_move = opts.max_correction if max_move is None else max_move
+        res = self.templates.align(cur.fine, start, self.shapes[idx], index=idx,
+                                   fit_shape=fit_shape)
         moved = np.linalg.norm(res.positions - start, axis=1)
-        ok = (res.converged & (res.ncc >= opts.reacquire_ncc) & (moved <= opts.max_correction)
+        ok = (res.converged & (res.ncc >= opts.reacquire_ncc) & (moved <= max_move)
               & (res.texture >= opts.anchor_texture)
               & (res.centre_out < opts.reacquire_centre) & (res.support >= min_support))
         pos[idx[ok]] = res.positions[ok]
