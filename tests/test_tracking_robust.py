@@ -285,8 +285,9 @@ def test_a_flat_point_does_not_follow_an_object_closing_in_on_it():
     assert err[~covered].mean() <= np.linalg.norm(base - points[None], axis=2)[~covered].mean()
 
 
-def _tile_under_a_box(frames=45):
-    """A small textured tile slides right 5 px/frame under a wide flat box and out again.
+def _tile_under_a_box(frames=45, spin=0.0):
+    """A small textured tile slides right 5 px/frame under a wide flat box and out again,
+    turning ``spin`` radians a frame.
 
     Returns the frames, the tile centre's track ``(T, 2)`` and whether the tile is wholly
     covered ``(T,)``.
@@ -298,7 +299,9 @@ def _tile_under_a_box(frames=45):
     for t in range(frames):
         frame = background.copy()
         x = 20 + 5 * t
-        frame[48:72, x:x + 24] = tile
+        turn = cv2.getRotationMatrix2D((11.5, 11.5), float(np.degrees(spin * t)), 1.0)
+        frame[48:72, x:x + 24] = cv2.warpAffine(tile, turn, (24, 24),
+                                                borderMode=cv2.BORDER_REFLECT)
         frame[30:90, 60:160] = (128, 128, 128)
         video.append(frame)
         truth.append([x + 12, 60])
@@ -326,3 +329,17 @@ def test_a_surface_that_moved_far_while_covered_is_found_again_anywhere_in_the_f
     assert np.linalg.norm(pos[-6:] - truth[-6:], axis=1).max() < 1.0
     # Without the whole-frame search it stays lost.
     assert not runs[0][1][-6:].any()
+
+
+def test_a_surface_that_turned_while_covered_is_found_again():
+    # The tile turns ~0.25 rad while under the box: its patch no longer matches as it was.
+    video, truth, covered = _tile_under_a_box(spin=0.008)
+    found = {}
+    for turns in ((0.0, 0.3, -0.3), (0.0,)):
+        tracker = PointTracker(prepare(video[0]), truth[:1], TrackerOptions(rescan_turns=turns))
+        pos, vis = zip(*(tracker.step(f) for f in video[1:]), strict=True)
+        found[turns] = np.stack(pos)[:, 0], np.array(vis)[:, 0]
+    pos, vis = found[(0.0, 0.3, -0.3)]
+    assert vis[-6:].all()
+    assert np.linalg.norm(pos[-6:] - truth[-6:], axis=1).max() < 1.0
+    assert not found[(0.0,)][1][-6:].any()

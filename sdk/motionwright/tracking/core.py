@@ -73,7 +73,8 @@ class TrackerOptions:
     ``min_support``: the least (weighted) fraction of the patch that must still fit;
     ``rescan_after`` / ``rescan_every`` / ``rescan_points``: a point hidden this many frames
     is looked for over the whole frame (it may have moved far while covered) every
-    ``rescan_every`` frames, at most ``rescan_points`` points a frame (0: never);
+    ``rescan_every`` frames, at most ``rescan_points`` points a frame (0: never), its patch
+    turned by each of ``rescan_turns`` (radians) in turn until it is found;
     ``rescan_ncc``: the NCC such a hit must reach; ``rescan_margin``: by how much any
     template-search hit (near or over the whole frame) must beat the best match elsewhere in
     its window, unless its surroundings twice as wide are found within ``rescan_agree``
@@ -114,6 +115,7 @@ class TrackerOptions:
     rescan_margin: float = 0.08
     rescan_context_ncc: float = 0.6
     rescan_agree: float = 3.0
+    rescan_turns: tuple[float, ...] = (0.0, 0.3, -0.3)
     bounds_margin: float = 16.0
 
 
@@ -172,6 +174,8 @@ class PointTracker:
         # Where each point was last confirmed (anchored, or an unanchorable patch that looked
         # right where the flow agreed): a lost point without companions waits there.
         self._last_seen = pts.copy()
+        # Whether a hidden point was last moved by live companions (else it is held).
+        self._carried = np.zeros(n, bool)
         self._velocity = np.zeros((n, 2), np.float32)
 
     @property
@@ -561,6 +565,7 @@ class PointTracker:
         cnt = use.sum(axis=1)
         new, _ = _similarity_apply(then, pos[safe], use, self._own_then[idx], then)
         pos[idx] = np.where((cnt > 0)[:, None], new, self._last_seen[idx])
+        self._carried[idx] = cnt > 0
 
     def _reacquire(self, cur: PreparedFrame, hidden: np.ndarray,
                    pos: np.ndarray) -> np.ndarray:
@@ -606,23 +611,35 @@ class PointTracker:
                 found: np.ndarray) -> None:
         """Look for long-hidden anchorable points among ``idx`` over the whole frame: while
         covered for long, a surface can move further than any search around the carried
-        position reaches. A few points a frame, each every ``rescan_every`` frames."""
+        position reaches, and turn too. A few points a frame, each every ``rescan_every``
+        frames; a point that live companions carry is left to them (a hit elsewhere is more
+        likely look-alike texture than its surface)."""
         opts = self.options
         if opts.rescan_points <= 0 or len(idx) == 0:
             return
         hid = self.hidden_for[idx]
-        due = idx[self._anchorable[idx] & ~self._vis[idx] & (hid >= opts.rescan_after)
+        due = idx[self._anchorable[idx] & ~self._vis[idx] & ~self._carried[idx]
+                  & (hid >= opts.rescan_after)
                   & ((hid + idx) % max(1, opts.rescan_every) == 0)][:opts.rescan_points]
-        keep, hits = self._search(cur, due, None, None, opts.rescan_ncc)
-        # The surface may have turned or scaled while hidden (the hit, found with the old
-        # shape, is then a few pixels off): the shape is fitted too.
-        self._accept_refit(cur, keep, hits, pos, found, opts.search_support, fit_shape=True,
-                           max_move=opts.rescan_agree + opts.max_correction + 1 / cur.scale)
+        for turn in opts.rescan_turns:
+            left = due[~found[due]]
+            if len(left) == 0:
+                break
+            cos, sin = math.cos(turn), math.sin(turn)
+            shapes = np.array([[cos, -sin], [sin, cos]], np.float32) @ self.shapes[left]
+            keep, hits = self._search(cur, left, None, None, opts.rescan_ncc, shapes)
+            # The hit, found with a shape near the surface's, is a few pixels off: the fit
+            # that decides may move further and fits the shape too.
+            self._accept_refit(cur, keep, hits, pos, found, opts.search_support,
+                               shapes=shapes[np.searchsorted(left, keep)],
+                               max_move=opts.rescan_agree + opts.max_correction + 1 / cur.scale)
 
     def _search(self, cur: PreparedFrame, idx: np.ndarray, centres: np.ndarray | None,
-                radii: np.ndarray | None, min_ncc: float) -> tuple[np.ndarray, np.ndarray]:
+                radii: np.ndarray | None, min_ncc: float, shapes: np.ndarray | None = None,
+                ) -> tuple[np.ndarray, np.ndarray]:
         """Template-search points ``idx`` within ``radii`` of ``centres`` ``(M, 2)`` (None:
-        the whole frame); return the points with a credible hit and the hits ``(K, 2)``.
+        the whole frame), their patches under ``shapes`` ``(M, 2, 2)`` (default: their
+        current ones); return the points with a credible hit and the hits ``(K, 2)``.
 
         Texture can look alike in many places at patch size: a hit of at least ``min_ncc``
         counts where it stands out from every other place, or where the patch's wider
@@ -640,7 +657,7 @@ class PointTracker:
         else:
             image, key, scale = cur.fine, self._key.fine, 1.0
         radius = max(4, round(self.templates.radius * scale))
-        shapes = self.shapes[idx]
+        shapes = self.shapes[idx] if shapes is None else shapes
         small = self.templates.warped_templates(idx, shapes, key, radius, scale)
         fine = small if scale == 1.0 else self.templates.warped_templates(idx, shapes,
                                                                           self._key.fine)
@@ -667,17 +684,20 @@ class PointTracker:
 
     def _accept_refit(self, cur: PreparedFrame, idx: np.ndarray, start: np.ndarray,
                       pos: np.ndarray, found: np.ndarray, min_support: float,
-                      fit_shape: bool = False, max_move: float | None = None) -> np.ndarray:
+                      shapes: np.ndarray | None = None,
+                      max_move: float | None = None) -> np.ndarray:
         """Fit points ``idx`` from ``start``; mark those that clearly fit (with at least
         ``min_support`` of the patch, moving at most ``max_move`` pixels, default
-        ``max_correction``) as found and return the indices that did not. ``fit_shape`` lets
-        the fit change the patch's shape too."""
+        ``max_correction``) as found and return the indices that did not. The fit keeps each
+        point's shape, unless starting ``shapes`` ``(K, 2, 2)`` are given: it then fits the
+        shape too."""
         opts = self.options
         if len(idx) == 0:
             return idx
         max_move = opts.max_correction if max_move is None else max_move
-        res = self.templates.align(cur.fine, start, self.shapes[idx], index=idx,
-                                   fit_shape=fit_shape)
+        fit_shape = shapes is not None
+        res = self.templates.align(cur.fine, start, shapes if fit_shape else self.shapes[idx],
+                                   index=idx, fit_shape=fit_shape)
         moved = np.linalg.norm(res.positions - start, axis=1)
         ok = (res.converged & (res.ncc >= opts.reacquire_ncc) & (moved <= max_move)
               & (res.texture >= opts.anchor_texture)
