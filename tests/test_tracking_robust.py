@@ -340,6 +340,7 @@ def test_a_surface_that_turned_while_covered_is_found_again():
         pos, vis = zip(*(tracker.step(f) for f in video[1:]), strict=True)
         found[turns] = np.stack(pos)[:, 0], np.array(vis)[:, 0]
     pos, vis = found[(0.0, 0.3, -0.3)]
+    assert covered.any() and not vis[covered[1:]].any()
     assert vis[-6:].all()
     assert np.linalg.norm(pos[-6:] - truth[-6:], axis=1).max() < 1.0
     assert not found[(0.0,)][1][-6:].any()
