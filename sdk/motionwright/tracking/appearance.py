@@ -291,20 +291,6 @@ class KeyframeTemplates:
         return patches.reshape(-1, side, side)
 
 
-def _peak_offset(score: np.ndarray, bx: int, by: int) -> tuple[float, float]:
-    """Sub-pixel offset of the peak at (``bx``, ``by``) of ``score`` by a parabola fit."""
-    dx = dy = 0.0
-    if 0 < bx < score.shape[1] - 1:
-        left, c, right = score[by, bx - 1], score[by, bx], score[by, bx + 1]
-        den = left - 2 * c + right
-        dx = 0.5 * (left - right) / den if abs(den) > 1e-9 else 0.0
-    if 0 < by < score.shape[0] - 1:
-        u, c, d = score[by - 1, bx], score[by, bx], score[by + 1, bx]
-        den = u - 2 * c + d
-        dy = 0.5 * (u - d) / den if abs(den) > 1e-9 else 0.0
-    return float(dx), float(dy)
-
-
 def search(image: np.ndarray, template: np.ndarray, centre: np.ndarray | None = None,
            radius: int = 0) -> tuple[np.ndarray, float, float]:
     """Find ``template`` in ``image`` by normalised cross-correlation: at every integer offset
@@ -328,7 +314,15 @@ def search(image: np.ndarray, template: np.ndarray, centre: np.ndarray | None = 
         return at, -1.0, -1.0
     score = cv2.matchTemplate(image[y0c:y1c, x0c:x1c], template, cv2.TM_CCOEFF_NORMED)
     _, best, _, (bx, by) = cv2.minMaxLoc(score)
-    dx, dy = _peak_offset(score, bx, by)
+    dx = dy = 0.0
+    if 0 < bx < score.shape[1] - 1:
+        left, c, right = score[by, bx - 1], score[by, bx], score[by, bx + 1]
+        den = left - 2 * c + right
+        dx = 0.5 * (left - right) / den if abs(den) > 1e-9 else 0.0
+    if 0 < by < score.shape[0] - 1:
+        u, c, d = score[by - 1, bx], score[by, bx], score[by + 1, bx]
+        den = u - 2 * c + d
+        dy = 0.5 * (u - d) / den if abs(den) > 1e-9 else 0.0
     found = np.array([x0c + bx + half + dx, y0c + by + half + dy], np.float32)
     score[max(0, by - side):by + side + 1, max(0, bx - side):bx + side + 1] = -1.0
     return found, float(best), float(score.max())
