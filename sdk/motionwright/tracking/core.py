@@ -659,27 +659,29 @@ class PointTracker:
         radius = max(4, round(self.templates.radius * scale))
         shapes = self.shapes[idx] if shapes is None else shapes
         small = self.templates.warped_templates(idx, shapes, key, radius, scale)
-        fine = small if scale == 1.0 else self.templates.warped_templates(idx, shapes,
-                                                                          self._key.fine)
-        wide = self.templates.warped_templates(idx, shapes, key, 2 * radius, scale)
         keep, hits = [], []
         for k, i in enumerate(idx):
             centre = None if centres is None else centres[k]
             reach = 0 if radii is None else int(radii[k])
             xy, best, second = search(image, small[k], centre, reach)
+            xy = xy / scale
             if scale < 1.0 and best >= min_ncc:
                 # The hit is placed, and its score taken, at full size.
-                xy, best, _ = search(cur.fine, fine[k], xy / scale, math.ceil(1 / scale))
-                xy = xy * scale
+                full = self.templates.warped_templates(idx[k:k + 1], shapes[k:k + 1],
+                                                       self._key.fine)[0]
+                xy, best, _ = search(cur.fine, full, xy, math.ceil(1 / scale))
             if best < min_ncc:
                 continue
             if best - second < opts.rescan_margin:
-                xy_wide, best_wide, _ = search(image, wide[k], centre, reach)
+                # Only now are the wider surroundings worth sampling.
+                wide = self.templates.warped_templates(idx[k:k + 1], shapes[k:k + 1], key,
+                                                       2 * radius, scale)[0]
+                xy_wide, best_wide, _ = search(image, wide, centre, reach)
                 if (best_wide < opts.rescan_context_ncc
-                        or np.linalg.norm(xy - xy_wide) > opts.rescan_agree * scale):
+                        or np.linalg.norm(xy - xy_wide / scale) > opts.rescan_agree):
                     continue
             keep.append(i)
-            hits.append(xy / scale)
+            hits.append(xy)
         return np.asarray(keep, np.int64), np.asarray(hits, np.float32).reshape(-1, 2)
 
     def _accept_refit(self, cur: PreparedFrame, idx: np.ndarray, start: np.ndarray,
