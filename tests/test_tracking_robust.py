@@ -316,31 +316,30 @@ def test_a_surface_that_moved_far_while_covered_is_found_again_anywhere_in_the_f
     # neighbour carries the point and a search around where it was lost cannot reach it.
     # (A frame larger than the flow's image is searched at the flow's size.)
     video, truth, covered = _tile_under_a_box()
-    runs = {}
-    for rescan in (2, 0):
-        options = TrackerOptions(rescan_points=rescan, flow_max_side=flow_max_side)
-        tracker = PointTracker(prepare(video[0], flow_max_side), truth[:1], options)
-        pos, vis = zip(*(tracker.step(prepare(f, flow_max_side)) for f in video[1:]),
-                       strict=True)
-        runs[rescan] = np.stack(pos)[:, 0], np.array(vis)[:, 0]
-    pos, vis = runs[2]
-    assert covered.any() and not vis[covered[1:]].any()
+    pos, vis = _track_tile(video, truth, covered, rescan_points=2, flow_max_side=flow_max_side)
     assert vis[-6:].all()
     assert np.linalg.norm(pos[-6:] - truth[-6:], axis=1).max() < 1.0
     # Without the whole-frame search it stays lost.
-    assert not runs[0][1][-6:].any()
+    _, vis = _track_tile(video, truth, covered, rescan_points=0, flow_max_side=flow_max_side)
+    assert not vis[-6:].any()
 
 
 def test_a_surface_that_turned_while_covered_is_found_again():
     # The tile turns ~0.25 rad while under the box: its patch no longer matches as it was.
     video, truth, covered = _tile_under_a_box(spin=0.008)
-    found = {}
-    for turns in ((0.0, 0.3, -0.3), (0.0,)):
-        tracker = PointTracker(prepare(video[0]), truth[:1], TrackerOptions(rescan_turns=turns))
-        pos, vis = zip(*(tracker.step(f) for f in video[1:]), strict=True)
-        found[turns] = np.stack(pos)[:, 0], np.array(vis)[:, 0]
-    pos, vis = found[(0.0, 0.3, -0.3)]
-    assert covered.any() and not vis[covered[1:]].any()
+    pos, vis = _track_tile(video, truth, covered, rescan_turns=(0.0, 0.3, -0.3))
     assert vis[-6:].all()
     assert np.linalg.norm(pos[-6:] - truth[-6:], axis=1).max() < 1.0
-    assert not found[(0.0,)][1][-6:].any()
+    _, vis = _track_tile(video, truth, covered, rescan_turns=(0.0,))
+    assert not vis[-6:].any()
+
+
+def _track_tile(video, truth, covered, flow_max_side=640, **options):
+    """Track the tile centre from frame 0; return positions ``(T-1, 2)`` and visibility
+    ``(T-1,)`` after checking it is hidden whenever the box wholly covers it."""
+    tracker = PointTracker(prepare(video[0], flow_max_side), truth[:1],
+                           TrackerOptions(flow_max_side=flow_max_side, **options))
+    pos, vis = zip(*(tracker.step(prepare(f, flow_max_side)) for f in video[1:]), strict=True)
+    pos, vis = np.stack(pos)[:, 0], np.array(vis)[:, 0]
+    assert covered.any() and not vis[covered[1:]].any()
+    return pos, vis
